@@ -1,0 +1,60 @@
+//! Runs coordinated commands (see [`CoordOp`]) on the connection's core. The command name was
+//! matched once, in the table; from here on everything is typed.
+
+use bytes::Bytes;
+
+use crate::commands::exec::CoordOp;
+use crate::commands::spec::{CommandSpec, Exec};
+use crate::commands::{connection, keys, server, strings};
+use crate::core::{Core, Session};
+use crate::protocol::Reply;
+
+pub async fn run(
+    core: &Core,
+    sess: &mut Session,
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+) -> Reply {
+    let Exec::Coord(op) = spec.exec else {
+        return Reply::error("ERR internal: not a coordinated command");
+    };
+    let started = std::time::Instant::now();
+    let reply = match op {
+        CoordOp::Ping => connection::ping(sess, &args),
+        CoordOp::Echo => Reply::Bulk(args[1].clone()),
+        CoordOp::Quit => {
+            sess.close_after_reply = true;
+            Reply::ok()
+        }
+        CoordOp::Reset => connection::reset(core, sess),
+        CoordOp::Hello => connection::hello(core, sess, &args),
+        CoordOp::Auth => connection::auth(core, sess, &args),
+        CoordOp::Select => connection::select(core, sess, &args),
+        CoordOp::Client => connection::client(core, sess, &args).await,
+        CoordOp::Info => server::info(core, &args).await,
+        CoordOp::Config => server::config(core, &args).await,
+        CoordOp::Command => server::command(core, &args),
+        CoordOp::Time => server::time(),
+        CoordOp::LastSave => Reply::Integer((core.started_ms / 1000) as i64),
+        CoordOp::Shutdown => server::shutdown(core, sess, &args).await,
+        CoordOp::DbSize => server::dbsize(core, sess.db).await,
+        CoordOp::FlushDb => server::flush(core, &args, Some(sess.db)).await,
+        CoordOp::FlushAll => server::flush(core, &args, None).await,
+        CoordOp::SwapDb => server::swapdb(core, &args).await,
+        CoordOp::Debug => server::debug(core, sess, &args).await,
+        CoordOp::Keys => keys::keys(core, sess.db, &args).await,
+        CoordOp::Scan => keys::scan(core, sess.db, &args).await,
+        CoordOp::RandomKey => keys::randomkey(core, sess.db).await,
+        CoordOp::Rename => keys::rename(core, sess.db, &args, false).await,
+        CoordOp::RenameNx => keys::rename(core, sess.db, &args, true).await,
+        CoordOp::Copy => keys::copy(core, sess.db, &args).await,
+        CoordOp::MSetNx => strings::msetnx(core, sess.db, &args).await,
+    };
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    core.router
+        .local()
+        .borrow_mut()
+        .commands
+        .record(spec.name, elapsed_ns, &reply);
+    reply
+}

@@ -1,0 +1,322 @@
+//! Executes a pipeline read from one connection, in request order.
+//!
+//! # How a pipeline runs
+//! 1. Each request is looked up once and checked (unknown command, arity, authentication);
+//!    refusals become ready replies without touching a shard.
+//! 2. Shard commands are appended to a per-shard op list of the current *segment*; a command
+//!    whose keys live on several shards (MGET, DEL, MSET...) is split into one op per shard
+//!    and remembered as a merge.
+//! 3. A coordinated command (SELECT, HELLO, INFO, RENAME...) is a *barrier*: the segment before
+//!    it is flushed first, so it observes every earlier command's effect, and a protocol change
+//!    (HELLO) applies exactly from the next reply on.
+//! 4. Flushing a segment sends one message per remote shard (all sent before any is awaited,
+//!    so shards work in parallel), runs the local shard's ops inline, then encodes every reply
+//!    in request order.
+//!
+//! Commands for one shard keep their relative order; commands for different shards touch
+//! disjoint keys, so their relative order within a segment is unobservable by this client.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::commands::coord;
+use crate::commands::spec::{CommandSpec, Exec, Merge, flag};
+use crate::commands::{lookup, stats::CommandStats};
+use crate::core::{Core, Session};
+use crate::protocol::Reply;
+use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops};
+use crate::shard::shard_for_key;
+
+enum Slot {
+    Ready(Reply),
+    Op {
+        shard: usize,
+        idx: usize,
+    },
+    Split {
+        merge: Merge,
+        nkeys: usize,
+        parts: Vec<Part>,
+    },
+}
+
+struct Part {
+    shard: usize,
+    idx: usize,
+    /// Position, in the request's key order, of each key this part carries.
+    positions: Vec<usize>,
+}
+
+/// The segment being accumulated between barriers.
+struct Segment {
+    ops: Vec<Vec<ShardOp>>,
+    slots: Vec<Slot>,
+}
+
+impl Segment {
+    fn new(nr_shards: usize) -> Segment {
+        Segment {
+            ops: (0..nr_shards).map(|_| Vec::new()).collect(),
+            slots: Vec::new(),
+        }
+    }
+
+    fn push_op(&mut self, shard: usize, op: ShardOp) -> usize {
+        self.ops[shard].push(op);
+        self.ops[shard].len() - 1
+    }
+
+    /// Runs the accumulated ops and encodes every reply, in order, into `out`.
+    async fn flush(&mut self, core: &Core, proto: u8, out: &mut BytesMut) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let router = &core.router;
+        let local = router.shard_id();
+        let mut results: Vec<Vec<ShardReply>> = (0..self.ops.len()).map(|_| Vec::new()).collect();
+        let mut pending: Vec<(usize, usize, Pending)> = Vec::new();
+        for (shard, ops) in self.ops.iter_mut().enumerate() {
+            if shard != local && !ops.is_empty() {
+                let n = ops.len();
+                pending.push((shard, n, router.send(shard, std::mem::take(ops)).await));
+            }
+        }
+        if !self.ops[local].is_empty() {
+            let ops = std::mem::take(&mut self.ops[local]);
+            results[local] = run_ops(&mut router.local().borrow_mut(), ops);
+        }
+        for (shard, n, p) in pending {
+            results[shard] = p.wait(n).await;
+        }
+        for slot in self.slots.drain(..) {
+            let reply = match slot {
+                Slot::Ready(r) => r,
+                Slot::Op { shard, idx } => take_reply(&mut results[shard], idx),
+                Slot::Split {
+                    merge,
+                    nkeys,
+                    parts,
+                } => merge_parts(merge, nkeys, parts, &mut results),
+            };
+            reply.encode(proto, out);
+        }
+    }
+}
+
+fn take_reply(replies: &mut [ShardReply], idx: usize) -> Reply {
+    match replies.get_mut(idx) {
+        Some(r) => match std::mem::replace(r, ShardReply::Reply(Reply::Nil)) {
+            ShardReply::Reply(reply) => reply,
+            ShardReply::Any(_) => Reply::error("ERR internal: unexpected shard reply"),
+        },
+        None => Reply::error("ERR shard unavailable"),
+    }
+}
+
+fn merge_parts(
+    merge: Merge,
+    nkeys: usize,
+    parts: Vec<Part>,
+    results: &mut [Vec<ShardReply>],
+) -> Reply {
+    let mut sum = 0i64;
+    let mut items: Vec<Reply> = match merge {
+        Merge::KeyOrder => vec![Reply::Nil; nkeys],
+        _ => Vec::new(),
+    };
+    for part in parts {
+        let reply = take_reply(&mut results[part.shard], part.idx);
+        match (merge, reply) {
+            (_, e @ Reply::Error(_)) => return e,
+            (Merge::Sum, Reply::Integer(n)) => sum += n,
+            (Merge::KeyOrder, Reply::Array(values)) => {
+                for (pos, v) in part.positions.iter().zip(values) {
+                    items[*pos] = v;
+                }
+            }
+            (Merge::AllOk, _) => {}
+            _ => return Reply::error("ERR internal: unexpected partial reply"),
+        }
+    }
+    match merge {
+        Merge::Sum => Reply::Integer(sum),
+        Merge::KeyOrder => Reply::Array(items),
+        Merge::AllOk => Reply::ok(),
+    }
+}
+
+/// Redis 7's text for an unknown command: name and up to ~128 bytes of arguments, quoted.
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let mut listed = String::new();
+    for a in &args[1..] {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        let a = String::from_utf8_lossy(&a[..a.len().min(room)]);
+        listed.push_str(&format!("'{a}' "));
+    }
+    Reply::error(format!(
+        "ERR unknown command '{name}', with args beginning with: {listed}"
+    ))
+}
+
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// What the dispatcher decided for one request.
+enum Route {
+    Ready(Reply),
+    Op(usize, &'static CommandSpec),
+    Split(&'static CommandSpec, Merge),
+    Barrier(&'static CommandSpec),
+}
+
+fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) -> Route {
+    let Some(spec) = lookup(&args[0]) else {
+        let r = unknown_command(args);
+        stats.record_rejected(None, &r);
+        return Route::Ready(r);
+    };
+    let refusal = if !spec.arity_ok(args.len()) {
+        Some(wrong_arity(spec.name))
+    } else if !sess.authenticated && !spec.has(flag::NO_AUTH) {
+        Some(Reply::error("NOAUTH Authentication required."))
+    } else {
+        None
+    };
+    if let Some(r) = refusal {
+        stats.record_rejected(Some(spec.name), &r);
+        return Route::Ready(r);
+    }
+    let n = core.nr_shards();
+    match spec.exec {
+        Exec::Coord(_) => Route::Barrier(spec),
+        Exec::Shard(_) => {
+            let mut shards = spec
+                .key_indices(args.len())
+                .map(|i| shard_for_key(&args[i], n));
+            let first = shards.next().unwrap_or(core.router.shard_id());
+            if shards.all(|s| s == first) {
+                Route::Op(first, spec)
+            } else {
+                Route::Ready(Reply::error(
+                    "CROSSSLOT Keys in request don't hash to the same slot",
+                ))
+            }
+        }
+        Exec::Split(_, merge) => {
+            let mut shards = spec
+                .key_indices(args.len())
+                .map(|i| shard_for_key(&args[i], n));
+            let first = shards.next().unwrap_or(core.router.shard_id());
+            if shards.all(|s| s == first) {
+                Route::Op(first, spec)
+            } else {
+                Route::Split(spec, merge)
+            }
+        }
+    }
+}
+
+/// Splits a multi-key command into one op per shard (each with the command name, its keys
+/// and the arguments that travel with each key, e.g. MSET's values).
+fn split(
+    seg: &mut Segment,
+    core: &Core,
+    db: usize,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    merge: Merge,
+) {
+    let n = core.nr_shards();
+    let step = spec.key_step.max(1) as usize;
+    let mut per_shard: Vec<(Vec<Bytes>, Vec<usize>)> =
+        (0..n).map(|_| (Vec::new(), Vec::new())).collect();
+    let mut nkeys = 0;
+    for (pos, i) in spec.key_indices(args.len()).enumerate() {
+        let s = shard_for_key(&args[i], n);
+        let (part_args, positions) = &mut per_shard[s];
+        if part_args.is_empty() {
+            part_args.push(args[0].clone());
+        }
+        part_args.extend(args[i..(i + step).min(args.len())].iter().cloned());
+        positions.push(pos);
+        nkeys = pos + 1;
+    }
+    let mut parts = Vec::new();
+    for (shard, (part_args, positions)) in per_shard.into_iter().enumerate() {
+        if part_args.is_empty() {
+            continue;
+        }
+        let idx = seg.push_op(
+            shard,
+            ShardOp::Exec {
+                spec,
+                db,
+                args: part_args,
+            },
+        );
+        parts.push(Part {
+            shard,
+            idx,
+            positions,
+        });
+    }
+    seg.slots.push(Slot::Split {
+        merge,
+        nkeys,
+        parts,
+    });
+}
+
+/// Runs `reqs` (one read's worth of pipelined requests) and appends every reply to `out`.
+pub async fn run_pipeline(
+    core: &Core,
+    sess: &mut Session,
+    reqs: Vec<Vec<Bytes>>,
+    out: &mut BytesMut,
+) {
+    let mut seg = Segment::new(core.nr_shards());
+    for args in reqs {
+        if sess.close_after_reply || sess.handle.killed.get() {
+            break;
+        }
+        let routed = {
+            let mut shard = core.router.local().borrow_mut();
+            route(core, sess, &args, &mut shard.commands)
+        };
+        crate::core::NetStats::add(&core.net.total_commands_processed, 1);
+        match routed {
+            Route::Ready(r) => seg.slots.push(Slot::Ready(r)),
+            Route::Op(shard, spec) => {
+                sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                let idx = seg.push_op(
+                    shard,
+                    ShardOp::Exec {
+                        spec,
+                        db: sess.db,
+                        args,
+                    },
+                );
+                seg.slots.push(Slot::Op { shard, idx });
+            }
+            Route::Split(spec, merge) => {
+                sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                split(&mut seg, core, sess.db, spec, &args, merge);
+            }
+            Route::Barrier(spec) => {
+                seg.flush(core, sess.proto, out).await;
+                sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                let reply = coord::run(core, sess, spec, args).await;
+                if !std::mem::take(&mut sess.skip_reply) {
+                    reply.encode(sess.proto, out);
+                }
+            }
+        }
+    }
+    seg.flush(core, sess.proto, out).await;
+}

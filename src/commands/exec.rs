@@ -1,0 +1,114 @@
+//! The execution context shard functions run in, and the list of coordinated commands.
+
+use bytes::Bytes;
+
+use crate::commands::spec::CommandSpec;
+use crate::protocol::Reply;
+use crate::shard::Shard;
+use crate::store::Db;
+
+/// A command's work on the shard that owns its keys: synchronous, never awaits, no I/O.
+/// `args[0]` is the command name as the client sent it.
+pub type ShardFn = fn(&mut ExecCtx<'_>, &[Bytes]) -> Reply;
+
+/// What a shard function gets: its shard, the client's selected database and one clock
+/// reading, so every key a command touches is judged against the same time.
+pub struct ExecCtx<'a> {
+    pub shard: &'a mut Shard,
+    pub db: usize,
+    pub now_ms: u64,
+}
+
+impl<'a> ExecCtx<'a> {
+    pub fn new(shard: &'a mut Shard, db: usize) -> ExecCtx<'a> {
+        ExecCtx {
+            shard,
+            db,
+            now_ms: crate::util::now_ms(),
+        }
+    }
+
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.shard.dbs[self.db]
+    }
+
+    /// Looks a key up for reading, counting keyspace hits and misses like Redis's
+    /// lookupKeyRead, and applying lazy expiry.
+    pub fn read(&mut self, key: &[u8]) -> Option<&crate::store::Value> {
+        let now = self.now_ms;
+        let shard = &mut *self.shard;
+        let (v, expired) = shard.dbs[self.db].lookup(key, now);
+        if expired {
+            shard.stats.expired_keys += 1;
+        }
+        if v.is_some() {
+            shard.stats.keyspace_hits += 1;
+        } else {
+            shard.stats.keyspace_misses += 1;
+        }
+        v
+    }
+
+    /// Looks a key up for writing (lazy expiry, no hit/miss counting, like lookupKeyWrite).
+    pub fn write(&mut self, key: &[u8]) -> Option<&mut crate::store::Value> {
+        let now = self.now_ms;
+        let shard = &mut *self.shard;
+        let (v, expired) = shard.dbs[self.db].lookup_mut(key, now);
+        if expired {
+            shard.stats.expired_keys += 1;
+        }
+        v
+    }
+
+    /// True when `key` exists (after lazy expiry), without counting a hit or miss.
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.write(key).is_some()
+    }
+}
+
+/// Runs a shard function with the command's stats and latency recorded on this shard.
+pub fn run_shard_fn(ctx: &mut ExecCtx<'_>, spec: &'static CommandSpec, args: &[Bytes]) -> Reply {
+    let f = match spec.exec {
+        crate::commands::spec::Exec::Shard(f) | crate::commands::spec::Exec::Split(f, _) => f,
+        crate::commands::spec::Exec::Coord(_) => {
+            return Reply::error("ERR internal: coordinated command sent to a shard");
+        }
+    };
+    let started = std::time::Instant::now();
+    let reply = f(ctx, args);
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    ctx.shard.commands.record(spec.name, elapsed_ns, &reply);
+    reply
+}
+
+/// Commands that run on the connection's core: they need the connection's state, talk to
+/// several shards, or take several steps. Dispatched in `commands::coord`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordOp {
+    Ping,
+    Echo,
+    Quit,
+    Reset,
+    Hello,
+    Auth,
+    Select,
+    Client,
+    Info,
+    Config,
+    Command,
+    Time,
+    LastSave,
+    Shutdown,
+    DbSize,
+    FlushDb,
+    FlushAll,
+    SwapDb,
+    Keys,
+    Scan,
+    RandomKey,
+    Rename,
+    RenameNx,
+    Copy,
+    MSetNx,
+    Debug,
+}

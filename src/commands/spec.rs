@@ -1,0 +1,179 @@
+//! The declarative command spec: one entry per command, read by routing, arity checks,
+//! `COMMAND` (INFO, DOCS, COUNT, LIST, GETKEYS) and the stats code. Nothing else may hold its
+//! own copy of a command's arity, flags or key positions.
+
+use crate::commands::exec::{CoordOp, ShardFn};
+
+/// Command flags, as Redis 7 names them in `COMMAND INFO`.
+pub mod flag {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    pub const SENTINEL: u32 = 1 << 16;
+    pub const ONLY_SENTINEL: u32 = 1 << 17;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 19;
+
+    /// Names in the order Redis prints them in `COMMAND INFO`.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
+    ];
+}
+
+/// How a command is executed; decided once, here, from its spec.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// Runs synchronously on the shard that owns all of its keys. If the keys live on several
+    /// shards the command is refused with CROSSSLOT-like semantics unless it is `Split`.
+    Shard(ShardFn),
+    /// Keys may span shards: the key list is split per owning shard, the same `ShardFn` runs on
+    /// every subset, and the partial replies are merged.
+    Split(ShardFn, Merge),
+    /// Coordinated on the connection's core: connection state, fan-out, or multi-step work.
+    Coord(CoordOp),
+}
+
+/// How the partial replies of a `Split` command are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// Integer replies added up (DEL, EXISTS, TOUCH, UNLINK).
+    Sum,
+    /// Array replies put back in the order of the keys in the request (MGET).
+    KeyOrder,
+    /// All parts reply +OK (MSET).
+    AllOk,
+}
+
+/// One command, as data.
+pub struct CommandSpec {
+    /// Lower-case name, as `COMMAND` prints it.
+    pub name: &'static str,
+    /// Redis arity: N means exactly N arguments including the name, -N means at least N.
+    pub arity: i32,
+    pub flags: u32,
+    /// 1-based position of the first key (0: no keys), last key (-1: last argument, -2: one
+    /// before it), and step between keys: Redis's legacy key specification.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    /// ACL categories without the '@', e.g. ["read", "string", "fast"].
+    pub acl: &'static [&'static str],
+    /// `COMMAND DOCS` fields.
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    pub exec: Exec,
+}
+
+impl CommandSpec {
+    /// Starts a spec with no docs and no ACL categories; chain [`CommandSpec::acl`] and
+    /// [`CommandSpec::doc`]. `keys` is (first, last, step) as in Redis's legacy key spec.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i32, i32, i32),
+        exec: Exec,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            first_key: keys.0,
+            last_key: keys.1,
+            key_step: keys.2,
+            acl: &[],
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            complexity: "O(1)",
+            exec,
+        }
+    }
+
+    pub const fn acl(mut self, acl: &'static [&'static str]) -> CommandSpec {
+        self.acl = acl;
+        self
+    }
+
+    /// `COMMAND DOCS` fields: group, since, summary, complexity.
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        complexity: &'static str,
+    ) -> CommandSpec {
+        self.group = group;
+        self.since = since;
+        self.summary = summary;
+        self.complexity = complexity;
+        self
+    }
+
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.has(flag::WRITE)
+    }
+
+    /// True when `argc` (name included) satisfies the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = self.arity as i64;
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// Indices into `args` (0 = the command name) of this command's keys, per the legacy key
+    /// spec. Out-of-range specs yield no keys rather than panicking.
+    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+        let (first, step) = (self.first_key, self.key_step.max(1));
+        let last = match self.last_key {
+            l if l < 0 => argc as i32 + l,
+            l => l,
+        };
+        let range = if first <= 0 || last < first {
+            0..0
+        } else {
+            first..(last.min(argc as i32 - 1) + 1)
+        };
+        range.step_by(step as usize).map(|i| i as usize)
+    }
+}

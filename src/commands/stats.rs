@@ -1,0 +1,100 @@
+//! Per-shard command statistics: calls, time, failures and a latency histogram per command,
+//! plus error counts by prefix. INFO merges every shard's copy (commandstats, errorstats,
+//! latencystats).
+
+use ahash::AHashMap;
+use hdrhistogram::Histogram;
+
+use crate::protocol::Reply;
+
+/// Latency histograms record nanoseconds from 1 ns to 1 s with 2 significant figures, exactly
+/// Redis's LATENCY_HISTOGRAM_* settings, so percentiles read the same way.
+pub const HIST_MIN_NS: u64 = 1;
+pub const HIST_MAX_NS: u64 = 1_000_000_000;
+pub const HIST_SIGFIG: u8 = 2;
+
+#[derive(Clone, Default)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+    pub latency: Option<Box<Histogram<u64>>>,
+}
+
+impl CmdStat {
+    /// Adds another shard's counters and histogram into this one.
+    pub fn merge(&mut self, other: &CmdStat) {
+        self.calls += other.calls;
+        self.usec += other.usec;
+        self.rejected_calls += other.rejected_calls;
+        self.failed_calls += other.failed_calls;
+        if let Some(h) = &other.latency {
+            match &mut self.latency {
+                Some(mine) => {
+                    let _ = mine.add(h.as_ref());
+                }
+                None => self.latency = Some(h.clone()),
+            }
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct CommandStats {
+    pub by_name: AHashMap<&'static str, CmdStat>,
+    /// Error replies counted by their first word ("ERR", "WRONGTYPE"), as INFO errorstats.
+    pub errors: AHashMap<String, u64>,
+    pub total_error_replies: u64,
+}
+
+impl CommandStats {
+    /// Records one executed command.
+    pub fn record(&mut self, name: &'static str, elapsed_ns: u64, reply: &Reply) {
+        let st = self.by_name.entry(name).or_default();
+        st.calls += 1;
+        st.usec += elapsed_ns / 1000;
+        let h = st.latency.get_or_insert_with(|| {
+            Box::new(
+                Histogram::new_with_bounds(HIST_MIN_NS, HIST_MAX_NS, HIST_SIGFIG)
+                    .unwrap_or_else(|_| Histogram::new(HIST_SIGFIG).expect("valid sigfig")),
+            )
+        });
+        h.saturating_record(elapsed_ns.clamp(HIST_MIN_NS, HIST_MAX_NS));
+        if reply.is_error() {
+            st.failed_calls += 1;
+            self.record_error(reply);
+        }
+    }
+
+    /// Records a command refused before it ran (unknown command, arity, NOAUTH...).
+    pub fn record_rejected(&mut self, name: Option<&'static str>, reply: &Reply) {
+        if let Some(n) = name {
+            self.by_name.entry(n).or_default().rejected_calls += 1;
+        }
+        self.record_error(reply);
+    }
+
+    pub fn record_error(&mut self, reply: &Reply) {
+        if let Reply::Error(text) = reply {
+            let prefix = text.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+            let prefix = String::from_utf8_lossy(prefix).into_owned();
+            *self.errors.entry(prefix).or_insert(0) += 1;
+            self.total_error_replies += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &CommandStats) {
+        for (name, st) in &other.by_name {
+            self.by_name.entry(name).or_default().merge(st);
+        }
+        for (k, v) in &other.errors {
+            *self.errors.entry(k.clone()).or_insert(0) += v;
+        }
+        self.total_error_replies += other.total_error_replies;
+    }
+
+    pub fn reset(&mut self) {
+        *self = CommandStats::default();
+    }
+}

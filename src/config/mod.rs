@@ -1,0 +1,152 @@
+//! Command-line options and the validated [`Config`] that every core receives a copy of.
+//!
+//! Every limit the server enforces is a named field here, with Redis's default where Redis has
+//! one, so an operator can find and change it in one place. Runtime-tunable parameters (the ones
+//! `CONFIG GET`/`CONFIG SET` see) live in [`crate::config::params`]; this struct holds what is
+//! fixed for the life of the process plus the initial values of those parameters.
+
+pub mod params;
+
+use clap::Parser;
+use std::net::IpAddr;
+
+/// corekv: a thread-per-core, Redis-compatible key-value server.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "corekv", version, about)]
+pub struct Cli {
+    /// Address to listen on for RESP clients.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// RESP TCP port (0 picks a free port; the chosen port is logged).
+    #[arg(long, default_value_t = 6379)]
+    pub port: u16,
+
+    /// Number of shards (one glommio executor each). Default: one per CPU in the affinity mask.
+    #[arg(long)]
+    pub shards: Option<usize>,
+
+    /// Do not pin shard threads to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+
+    /// Require clients to AUTH with this password.
+    #[arg(long, env = "COREKV_REQUIREPASS", hide_env_values = true)]
+    pub requirepass: Option<String>,
+
+    /// Number of logical databases (SELECT 0..N-1).
+    #[arg(long, default_value_t = 16)]
+    pub databases: usize,
+
+    /// Log filter (error, warn, info, debug, trace, or a tracing EnvFilter directive).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+
+    /// Largest bulk string a client may send (Redis's proto-max-bulk-len).
+    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    pub proto_max_bulk_len: usize,
+
+    /// Largest unparsed query buffer per client before it is disconnected
+    /// (Redis's client-query-buffer-limit).
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    pub client_query_buffer_limit: usize,
+
+    /// Capacity, in batches, of each bounded cross-core channel.
+    #[arg(long, default_value_t = 1024)]
+    pub mesh_channel_capacity: usize,
+
+    /// Most requests executed from one read of a pipelining client before replies are written.
+    #[arg(long, default_value_t = 1024)]
+    pub max_pipeline_batch: usize,
+}
+
+/// Largest inline (non-multibulk) request line, as Redis's PROTO_INLINE_MAX_SIZE.
+pub const MAX_INLINE_BYTES: usize = 64 * 1024;
+/// Most shards a process may run; bounds the cross-core mesh (n² channels).
+pub const MAX_SHARDS: usize = 256;
+/// Most logical databases (Redis allows any number; we bound it to keep per-shard state small).
+pub const MAX_DATABASES: usize = 1024;
+
+/// The validated configuration every shard gets a copy of.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: IpAddr,
+    pub port: u16,
+    pub nr_shards: usize,
+    /// CPUs to pin shard `i` to (`cpus[i % cpus.len()]`); empty means no pinning.
+    pub cpus: Vec<usize>,
+    pub requirepass: Option<String>,
+    pub databases: usize,
+    pub log_level: String,
+    pub max_inline_bytes: usize,
+    pub proto_max_bulk_len: usize,
+    pub client_query_buffer_limit: usize,
+    pub mesh_channel_capacity: usize,
+    pub max_pipeline_batch: usize,
+}
+
+impl Config {
+    /// Checks the CLI against the limits and resolves defaults that depend on the host
+    /// (the shard count comes from the process's CPU affinity mask).
+    pub fn from_cli(cli: Cli) -> Result<Config, String> {
+        let affinity = affinity_cpus();
+        let nr_shards = cli.shards.unwrap_or(affinity.len().max(1));
+        if nr_shards == 0 || nr_shards > MAX_SHARDS {
+            return Err(format!("--shards must be between 1 and {MAX_SHARDS}"));
+        }
+        if cli.databases == 0 || cli.databases > MAX_DATABASES {
+            return Err(format!("--databases must be between 1 and {MAX_DATABASES}"));
+        }
+        if cli.mesh_channel_capacity == 0 || cli.max_pipeline_batch == 0 {
+            return Err("--mesh-channel-capacity and --max-pipeline-batch must be > 0".into());
+        }
+        if cli.proto_max_bulk_len < 1024 {
+            return Err("--proto-max-bulk-len must be at least 1024".into());
+        }
+        let cpus = if cli.no_pin { Vec::new() } else { affinity };
+        Ok(Config {
+            bind: cli.bind,
+            port: cli.port,
+            nr_shards,
+            cpus,
+            requirepass: cli.requirepass.filter(|p| !p.is_empty()),
+            databases: cli.databases,
+            log_level: cli.log_level,
+            max_inline_bytes: MAX_INLINE_BYTES,
+            proto_max_bulk_len: cli.proto_max_bulk_len,
+            client_query_buffer_limit: cli.client_query_buffer_limit,
+            mesh_channel_capacity: cli.mesh_channel_capacity,
+            max_pipeline_batch: cli.max_pipeline_batch,
+        })
+    }
+}
+
+/// The CPUs this process may run on, from `sched_getaffinity`, so that `taskset` and systemd's
+/// `CPUAffinity=` decide both the shard count and where shards are pinned.
+pub fn affinity_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most sizeof(cpu_set_t) bytes.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            return (0..n).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
+    }
+}
+
+/// Pins the calling thread to `cpu`. Returns the OS error when the kernel (or a seccomp filter,
+/// or a container) refuses; the caller logs it and carries on unpinned.
+pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: as above; the set is fully initialised before the call.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! corekv: a thread-per-core, shared-nothing, Redis-compatible key-value server.
+//!
+//! # Module map
+//! - [`config`]: CLI options, the validated [`config::Config`], and the CONFIG parameter registry.
+//! - [`server`]: boot (one glommio executor per shard) and shutdown.
+//! - [`net`]: listeners (SO_REUSEPORT on every core) and the RESP connection loop.
+//! - [`protocol`]: RESP request parsing and reply encoding; pure, no I/O.
+//! - [`commands`]: the command table (data), the pipeline dispatcher, one module per family.
+//! - [`shard`]: the only owner of mutable data; key → shard routing; the cross-core router.
+//! - [`store`]: a shard's databases: the dict with incremental rehash, values, expiry.
+//! - [`core`]: per-core context (router, connections, runtime parameters).
+//! - [`metrics`]: allocated bytes, RSS, CPU time.
+//! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
+//!
+//! docs/ARCHITECTURE.md describes the design and its invariants.
+
+pub mod commands;
+pub mod config;
+pub mod core;
+pub mod metrics;
+pub mod net;
+pub mod protocol;
+pub mod server;
+pub mod shard;
+pub mod store;
+pub mod util;
+
+/// The Redis version corekv reports (INFO, HELLO): clients gate features on it, and corekv
+/// implements Redis 7.0's command semantics.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,0 +1,29 @@
+//! The `corekv` binary: parse the CLI, set up logging, run the server.
+
+use clap::Parser;
+
+#[global_allocator]
+static ALLOC: corekv::metrics::alloc::CountingAlloc = corekv::metrics::alloc::CountingAlloc;
+
+fn main() {
+    let cli = corekv::config::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match corekv::config::Config::from_cli(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("corekv: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = corekv::server::run(config) {
+        tracing::error!("{e}");
+        eprintln!("corekv: {e}");
+        std::process::exit(1);
+    }
+}

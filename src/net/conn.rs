@@ -1,0 +1,153 @@
+//! One RESP connection: read, parse, dispatch, write, in a loop on the accepting core.
+//!
+//! Each read takes whatever the socket has; every complete request in the buffer (up to
+//! `max_pipeline_batch`) is run as one pipeline, and all of its replies leave in one write.
+//! Before authentication requests are parsed and run one at a time, so the pre-auth limits
+//! apply exactly to what an unauthenticated client sends.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use crate::commands::dispatch::run_pipeline;
+use crate::core::{ClientHandle, ClientMeta, Core, NetStats, Session};
+use crate::protocol::{ParseLimits, RequestParser};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Reply buffers that grew beyond this are released after the write, not kept.
+const KEEP_OUT_CAPACITY: usize = 1024 * 1024;
+
+/// Registers the connection with its core for CLIENT LIST / KILL; unregisters on drop.
+struct Registration {
+    core: Rc<Core>,
+    handle: Rc<ClientHandle>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.core.clients.borrow_mut().remove(&self.handle.id);
+    }
+}
+
+/// Redis's cross-protocol defence: an HTTP request line sent to the RESP port.
+fn is_http_smuggling(name: &Bytes) -> bool {
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+pub async fn serve(core: Rc<Core>, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+    let handle = Rc::new(ClientHandle {
+        id: core.next_client_id(),
+        addr: stream.peer_addr().unwrap_or(unknown),
+        laddr: stream.local_addr().unwrap_or(unknown),
+        fd: stream.as_raw_fd(),
+        created_ms: crate::util::now_ms(),
+        meta: std::cell::RefCell::new(ClientMeta {
+            last_interaction_ms: crate::util::now_ms(),
+            ..ClientMeta::default()
+        }),
+        killed: std::cell::Cell::new(false),
+    });
+    NetStats::add(&core.net.total_connections_received, 1);
+    core.clients.borrow_mut().insert(handle.id, handle.clone());
+    let _reg = Registration {
+        core: core.clone(),
+        handle: handle.clone(),
+    };
+    let needs_auth = !core.params.borrow().text("requirepass").is_empty();
+    let mut sess = Session::new(handle, !needs_auth);
+    if let Err(e) = run(&core, &mut sess, stream).await {
+        tracing::debug!(client = sess.id(), error = %e, "connection closed with an error");
+    }
+}
+
+async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io::Result<()> {
+    let limits = ParseLimits {
+        max_inline_bytes: core.config.max_inline_bytes,
+        max_bulk_bytes: core.config.proto_max_bulk_len,
+        ..ParseLimits::default()
+    };
+    let max_batch = core.config.max_pipeline_batch;
+    let query_limit = core.config.client_query_buffer_limit;
+    let mut parser = RequestParser::new();
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let mut scratch = vec![0u8; READ_CHUNK];
+    loop {
+        let n = stream.read(&mut scratch).await?;
+        if n == 0 || sess.handle.killed.get() {
+            return Ok(());
+        }
+        NetStats::add(&core.net.total_net_input_bytes, n as u64);
+        rbuf.extend_from_slice(&scratch[..n]);
+        sess.handle.meta.borrow_mut().last_interaction_ms = crate::util::now_ms();
+        loop {
+            let mut reqs: Vec<Vec<Bytes>> = Vec::new();
+            let mut fatal: Option<crate::protocol::Reply> = None;
+            let mut close_now = false;
+            while reqs.len() < max_batch {
+                match parser.parse(&mut rbuf, &limits, sess.authenticated) {
+                    Ok(Some(req)) => {
+                        if is_http_smuggling(&req.args[0]) {
+                            tracing::warn!(
+                                client = sess.id(),
+                                "possible cross-protocol attack (POST or Host: on the RESP port); connection closed"
+                            );
+                            close_now = true;
+                            break;
+                        }
+                        reqs.push(req.args);
+                        if !sess.authenticated {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        fatal = Some(e.to_reply());
+                        break;
+                    }
+                }
+            }
+            let parsed = reqs.len();
+            let full_batch = parsed == max_batch;
+            if !reqs.is_empty() {
+                run_pipeline(core, sess, reqs, &mut out).await;
+            }
+            if let Some(err) = &fatal {
+                err.encode(sess.proto, &mut out);
+            }
+            if !out.is_empty() {
+                NetStats::add(&core.net.total_net_output_bytes, out.len() as u64);
+                stream.write_all(&out).await?;
+                out.clear();
+                if out.capacity() > KEEP_OUT_CAPACITY {
+                    out = BytesMut::with_capacity(READ_CHUNK);
+                }
+            }
+            if fatal.is_some() || close_now || sess.close_after_reply || sess.handle.killed.get() {
+                let _ = stream.close().await;
+                return Ok(());
+            }
+            // Another round only if something was parsed and more may be waiting: the
+            // batch limit cut this round short, or (before AUTH) requests run one by one.
+            if parsed == 0 || rbuf.is_empty() || (sess.authenticated && !full_batch) {
+                break;
+            }
+        }
+        if rbuf.len() > query_limit {
+            tracing::warn!(
+                client = sess.id(),
+                bytes = rbuf.len(),
+                "closing client that reached max query buffer length"
+            );
+            return Ok(());
+        }
+        sess.handle.meta.borrow_mut().query_buf_bytes = rbuf.len();
+    }
+}

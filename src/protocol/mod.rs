@@ -1,0 +1,22 @@
+//! The Redis wire protocol, as pure functions over bytes: no I/O, no shared state.
+//!
+//! - [`request`]: bytes from a client → [`Request`]s (RESP multibulk and inline), with
+//!   Redis's limits and `Protocol error` messages.
+//! - [`inline`]: the `sdssplitargs` tokenizer behind inline requests and the WebSocket text
+//!   dialect.
+//! - [`reply`]: [`Reply`] values → RESP2 or RESP3 bytes.
+//! - [`double`]: the text of doubles, as Redis prints and parses them.
+//!
+//! The connection owns a `BytesMut` of input and a [`RequestParser`]; it calls
+//! [`RequestParser::parse`] until `Ok(None)`, runs each request, and encodes each reply with
+//! the protocol version chosen by `HELLO`.
+
+pub mod double;
+pub mod inline;
+pub mod reply;
+pub mod request;
+
+pub use double::{double_text, format_double, format_incrbyfloat, parse_double};
+pub use inline::split_args;
+pub use reply::Reply;
+pub use request::{ParseLimits, ProtocolError, Request, RequestParser};

@@ -1,0 +1,200 @@
+//! Boot and shutdown: one glommio executor per shard, each pinned to a CPU of the affinity
+//! mask, each binding the RESP port with SO_REUSEPORT and owning one shard.
+//!
+//! # Boot order (per core)
+//! 1. pin the thread (a refusal is logged and the shard runs unpinned);
+//! 2. create the shard and join the cross-core meshes (every core must join before any can
+//!    send, so no core accepts clients before all are connected);
+//! 3. install the per-core context, start housekeeping (expiry, rehash, shutdown watch);
+//! 4. bind and accept.
+//!
+//! # Shutdown
+//! SHUTDOWN or SIGTERM/SIGINT sets one process-wide flag. Each core's housekeeping notices it
+//! within one tick, stops accepting, closes its clients, and returns; the process exits 0
+//! when every core has returned.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::commands::server::SHUTDOWN_REQUESTED;
+use crate::config::{Config, pin_current_thread};
+use crate::core::Core;
+use crate::net::listener;
+use crate::shard::Shard;
+use crate::shard::router::{MeshBuilders, Router};
+
+/// How often a core checks for a shutdown request.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+/// How long a core waits for its connections to finish after closing them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn random_run_id() -> String {
+    let mut rng = crate::util::Rng::new(crate::util::now_us() ^ std::process::id() as u64);
+    (0..40)
+        .map(|_| char::from_digit((rng.next_u64() % 16) as u32, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Blocks SIGTERM/SIGINT in every thread and turns them into a shutdown request from one
+/// dedicated thread (so no executor is interrupted mid-syscall by a handler).
+fn install_signal_thread() {
+    // SAFETY: plain libc signal-mask calls on a zeroed sigset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let set_copy = set;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                loop {
+                    let mut sig: libc::c_int = 0;
+                    if libc::sigwait(&set_copy, &mut sig) == 0 {
+                        tracing::warn!(signal = sig, "received signal, shutting down");
+                        SHUTDOWN_REQUESTED.store(true, Ordering::SeqCst);
+                    }
+                }
+            })
+            .ok();
+    }
+}
+
+/// Runs the server until shutdown. Returns an error message if it could not start.
+pub fn run(config: Config) -> Result<(), String> {
+    install_signal_thread();
+    let addr = SocketAddr::new(config.bind, config.port);
+    // Fix the port number first (for --port 0), so every core binds the same one.
+    let (reservation, addr) =
+        listener::reserve_port(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    let n = config.nr_shards;
+    let builders = MeshBuilders::new(n, config.mesh_channel_capacity);
+    let run_id: Rc<str> = random_run_id().into();
+    let run_id = run_id.to_string();
+    let started_ms = crate::util::now_ms();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, String>>();
+    let mut handles = Vec::with_capacity(n);
+    for shard_id in 0..n {
+        let config = config.clone();
+        let builders = builders.clone();
+        let run_id = run_id.clone();
+        let ready = ready_tx.clone();
+        let h = LocalExecutorBuilder::new(Placement::Unbound)
+            .name(&format!("shard-{shard_id}"))
+            .spawn(move || async move {
+                shard_main(shard_id, config, builders, addr, started_ms, run_id, ready).await
+            })
+            .map_err(|e| format!("cannot start executor for shard {shard_id}: {e}"))?;
+        handles.push(h);
+    }
+    drop(ready_tx);
+    let mut failure = None;
+    for _ in 0..n {
+        match ready_rx.recv() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+                SHUTDOWN_REQUESTED.store(true, Ordering::SeqCst);
+            }
+            Err(_) => break,
+        }
+    }
+    drop(reservation);
+    if failure.is_none() {
+        tracing::info!(%addr, shards = n, "corekv ready to accept connections");
+    }
+    for h in handles {
+        if h.join().is_err() {
+            failure.get_or_insert_with(|| "a shard executor panicked".into());
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            tracing::info!("corekv stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn shard_main(
+    shard_id: usize,
+    config: Config,
+    builders: MeshBuilders,
+    addr: SocketAddr,
+    started_ms: u64,
+    run_id: String,
+    ready: std::sync::mpsc::Sender<Result<usize, String>>,
+) {
+    if !config.cpus.is_empty() {
+        let cpu = config.cpus[shard_id % config.cpus.len()];
+        match pin_current_thread(cpu) {
+            Ok(()) => tracing::debug!(shard_id, cpu, "pinned"),
+            Err(e) => {
+                tracing::warn!(shard_id, cpu, error = %e, "CPU pinning refused; running unpinned")
+            }
+        }
+    }
+    let n = config.nr_shards;
+    let shard = Rc::new(RefCell::new(Shard::new(shard_id, n, config.databases)));
+    let router = Router::start(builders, shard.clone(), shard_id, n).await;
+    let core = Rc::new(Core::new(
+        Rc::new(config),
+        router,
+        started_ms,
+        run_id.into(),
+    ));
+    Core::install(core.clone());
+
+    let sk = match listener::bind_reuseport(addr, 511) {
+        Ok(sk) => sk,
+        Err(e) => {
+            let _ = ready.send(Err(format!("shard {shard_id} cannot bind {addr}: {e}")));
+            Core::uninstall();
+            return;
+        }
+    };
+    let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&sk);
+    let listener = Rc::new(listener::into_glommio(sk));
+    let _ = ready.send(Ok(shard_id));
+
+    let hz_core = core.clone();
+    let expiry = glommio::spawn_local(crate::shard::expire::run(
+        shard.clone(),
+        move || hz_core.params.borrow().int("hz").max(1) as u64,
+        || SHUTDOWN_REQUESTED.load(Ordering::Relaxed),
+    ));
+    let accept = glommio::spawn_local(listener::accept_loop(core.clone(), listener.clone()));
+
+    while !SHUTDOWN_REQUESTED.load(Ordering::Relaxed) {
+        glommio::timer::sleep(SHUTDOWN_POLL).await;
+    }
+    stop(&core, listener_fd).await;
+    drop(accept);
+    let _ = expiry.cancel().await;
+    Core::uninstall();
+}
+
+/// Stops accepting, closes every client of this core and waits (bounded) for them to go.
+async fn stop(core: &Rc<Core>, listener_fd: std::os::fd::RawFd) {
+    core.shutting_down.set(true);
+    // SAFETY: shutdown(2) on our own listening socket (still open: the listener is alive);
+    // it makes the pending accept fail.
+    unsafe {
+        libc::shutdown(listener_fd, libc::SHUT_RDWR);
+    }
+    let clients: Vec<_> = core.clients.borrow().values().cloned().collect();
+    for c in clients {
+        c.kill();
+    }
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    while !core.clients.borrow().is_empty() && std::time::Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -1,0 +1,309 @@
+//! Cross-core messaging: how a command reaches the shard that owns its keys.
+//!
+//! # Protocol
+//! Every core joins two full glommio channel meshes with bounded channels:
+//! 1. the **request mesh** carries [`Request`]s: a batch of [`ShardOp`]s plus a token;
+//! 2. the **response mesh** carries the matching [`Response`] back to the asking core.
+//!
+//! Step by step, for a connection on core A whose batch targets shard B:
+//! 1. A registers a oneshot under a fresh token in its `pending` table and sends one `Request`
+//!    (all of the batch's ops for B) on the request mesh. If the A→B channel is full the
+//!    connection's task waits there: back-pressure reaches that client's socket, while other
+//!    connections on A keep running.
+//! 2. B's request task for peer A receives it, runs every op synchronously on B's shard (ops
+//!    never await), and sends one `Response` on the response mesh.
+//! 3. A's response task for peer B completes the oneshot; the connection task resumes.
+//!
+//! Two meshes instead of one avoid a deadlock: response tasks never block on anything but their
+//! own receive (completing a oneshot cannot block), so responses always drain, so request tasks
+//! blocked on sending a response always make progress, so request channels always drain.
+//!
+//! Ops for the local shard never touch a channel: they run inline.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use ahash::AHashMap;
+use bytes::Bytes;
+use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
+
+use crate::commands::exec::{ExecCtx, run_shard_fn};
+use crate::commands::spec::CommandSpec;
+use crate::protocol::Reply;
+use crate::shard::Shard;
+use crate::util::oneshot;
+
+/// A closure shipped to another shard. It runs synchronously there and its result is boxed.
+pub type ShardTask = Box<dyn FnOnce(&mut Shard) -> Box<dyn Any + Send> + Send>;
+
+/// One unit of work for a shard.
+pub enum ShardOp {
+    /// Run a command's shard function on `args` in database `db`.
+    Exec {
+        spec: &'static CommandSpec,
+        db: usize,
+        args: Vec<Bytes>,
+    },
+    /// Run an arbitrary closure (fan-out and multi-step commands).
+    Task(ShardTask),
+}
+
+pub enum ShardReply {
+    Reply(Reply),
+    Any(Box<dyn Any + Send>),
+}
+
+pub struct Request {
+    from: usize,
+    token: u64,
+    ops: Vec<ShardOp>,
+}
+
+pub struct Response {
+    token: u64,
+    replies: Vec<ShardReply>,
+}
+
+/// The per-core handle for talking to shards (including its own).
+pub struct Router {
+    shard_id: usize,
+    nr_shards: usize,
+    shard: Rc<RefCell<Shard>>,
+    requests: Option<Senders<Request>>,
+    responses: Option<Senders<Response>>,
+    pending: RefCell<AHashMap<u64, oneshot::Sender<Vec<ShardReply>>>>,
+    next_token: Cell<u64>,
+}
+
+/// A reply that has been asked for and not yet received.
+pub enum Pending {
+    Ready(Vec<ShardReply>),
+    Remote(oneshot::Receiver<Vec<ShardReply>>),
+}
+
+impl Pending {
+    /// Waits for the replies. A shard that went away (shutdown) yields an error per op.
+    pub async fn wait(self, nr_ops: usize) -> Vec<ShardReply> {
+        match self {
+            Pending::Ready(r) => r,
+            Pending::Remote(rx) => rx.await.unwrap_or_else(|| {
+                (0..nr_ops)
+                    .map(|_| ShardReply::Reply(Reply::error("ERR shard unavailable")))
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// Builders for both meshes, created once before the executors start.
+#[derive(Clone)]
+pub struct MeshBuilders {
+    requests: MeshBuilder<Request, glommio::channels::channel_mesh::Full>,
+    responses: MeshBuilder<Response, glommio::channels::channel_mesh::Full>,
+}
+
+impl MeshBuilders {
+    pub fn new(nr_shards: usize, capacity: usize) -> MeshBuilders {
+        MeshBuilders {
+            requests: MeshBuilder::full(nr_shards, capacity),
+            responses: MeshBuilder::full(nr_shards, capacity),
+        }
+    }
+}
+
+/// Runs a batch of ops on `shard`, in order.
+pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> Vec<ShardReply> {
+    ops.into_iter()
+        .map(|op| match op {
+            ShardOp::Exec { spec, db, args } => {
+                let mut ctx = ExecCtx::new(shard, db);
+                ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args))
+            }
+            ShardOp::Task(f) => ShardReply::Any(f(shard)),
+        })
+        .collect()
+}
+
+impl Router {
+    /// Joins the meshes (every core must call this) and spawns the tasks that serve requests
+    /// from peers and deliver their responses.
+    pub async fn start(
+        builders: MeshBuilders,
+        shard: Rc<RefCell<Shard>>,
+        shard_id: usize,
+        nr_shards: usize,
+    ) -> Rc<Router> {
+        if nr_shards == 1 {
+            return Rc::new(Router::local_only(shard));
+        }
+        let (req_tx, req_rx) = join(builders.requests).await;
+        let (resp_tx, resp_rx) = join(builders.responses).await;
+        assert_eq!(
+            req_tx.peer_id(),
+            shard_id,
+            "mesh order must match shard order"
+        );
+        assert_eq!(
+            resp_tx.peer_id(),
+            shard_id,
+            "mesh order must match shard order"
+        );
+        let router = Rc::new(Router {
+            shard_id,
+            nr_shards,
+            shard,
+            requests: Some(req_tx),
+            responses: Some(resp_tx),
+            pending: RefCell::new(AHashMap::new()),
+            next_token: Cell::new(1),
+        });
+        spawn_request_servers(router.clone(), req_rx);
+        spawn_response_readers(router.clone(), resp_rx);
+        router
+    }
+
+    fn local_only(shard: Rc<RefCell<Shard>>) -> Router {
+        Router {
+            shard_id: 0,
+            nr_shards: 1,
+            shard,
+            requests: None,
+            responses: None,
+            pending: RefCell::new(AHashMap::new()),
+            next_token: Cell::new(1),
+        }
+    }
+
+    pub fn shard_id(&self) -> usize {
+        self.shard_id
+    }
+
+    pub fn nr_shards(&self) -> usize {
+        self.nr_shards
+    }
+
+    /// The local shard, for synchronous use by code on this core. Never hold the borrow across
+    /// an await.
+    pub fn local(&self) -> &Rc<RefCell<Shard>> {
+        &self.shard
+    }
+
+    /// Sends `ops` to `target` (or runs them now if local). Await the returned [`Pending`]
+    /// later, so several shards can work at once.
+    pub async fn send(&self, target: usize, ops: Vec<ShardOp>) -> Pending {
+        if target == self.shard_id {
+            return Pending::Ready(run_ops(&mut self.shard.borrow_mut(), ops));
+        }
+        let token = self.next_token.get();
+        self.next_token.set(token.wrapping_add(1));
+        let (tx, rx) = oneshot::channel();
+        self.pending.borrow_mut().insert(token, tx);
+        let req = Request {
+            from: self.shard_id,
+            token,
+            ops,
+        };
+        let sent = match &self.requests {
+            Some(s) => s.send_to(target, req).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // Dropping the sender makes the receiver yield `None`: reported as unavailable.
+            self.pending.borrow_mut().remove(&token);
+        }
+        Pending::Remote(rx)
+    }
+
+    /// Sends `ops` to `target` and waits for the replies.
+    pub async fn call(&self, target: usize, ops: Vec<ShardOp>) -> Vec<ShardReply> {
+        let n = ops.len();
+        self.send(target, ops).await.wait(n).await
+    }
+
+    /// Runs `f` on shard `target` and returns its result.
+    pub async fn run_on<T, F>(&self, target: usize, f: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Shard) -> T + Send + 'static,
+    {
+        let task: ShardTask = Box::new(move |s| Box::new(f(s)) as Box<dyn Any + Send>);
+        let mut replies = self.call(target, vec![ShardOp::Task(task)]).await;
+        match replies.pop() {
+            Some(ShardReply::Any(b)) => b.downcast::<T>().ok().map(|b| *b),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on every shard concurrently; results in shard order (`None` for a shard that
+    /// did not answer).
+    pub async fn run_on_all<T, F>(&self, f: F) -> Vec<Option<T>>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Shard) -> T + Send + Clone + 'static,
+    {
+        let mut pending = Vec::with_capacity(self.nr_shards);
+        for target in 0..self.nr_shards {
+            let f = f.clone();
+            let task: ShardTask = Box::new(move |s| Box::new(f(s)) as Box<dyn Any + Send>);
+            pending.push(self.send(target, vec![ShardOp::Task(task)]).await);
+        }
+        let mut out = Vec::with_capacity(self.nr_shards);
+        for p in pending {
+            let r = match p.wait(1).await.pop() {
+                Some(ShardReply::Any(b)) => b.downcast::<T>().ok().map(|b| *b),
+                _ => None,
+            };
+            out.push(r);
+        }
+        out
+    }
+
+    fn complete(&self, token: u64, replies: Vec<ShardReply>) {
+        if let Some(tx) = self.pending.borrow_mut().remove(&token) {
+            tx.send(replies);
+        }
+    }
+}
+
+async fn join<T: Send + 'static>(
+    b: MeshBuilder<T, glommio::channels::channel_mesh::Full>,
+) -> (Senders<T>, Receivers<T>) {
+    match b.join().await {
+        Ok(pair) => pair,
+        Err(e) => panic!("joining the shard mesh failed: {e}"),
+    }
+}
+
+fn spawn_request_servers(router: Rc<Router>, mut rx: Receivers<Request>) {
+    for (_peer, stream) in rx.streams() {
+        let router = router.clone();
+        glommio::spawn_local(async move {
+            while let Some(req) = stream.recv().await {
+                let replies = run_ops(&mut router.shard.borrow_mut(), req.ops);
+                let resp = Response {
+                    token: req.token,
+                    replies,
+                };
+                if let Some(tx) = &router.responses
+                    && tx.send_to(req.from, resp).await.is_err()
+                {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+}
+
+fn spawn_response_readers(router: Rc<Router>, mut rx: Receivers<Response>) {
+    for (_peer, stream) in rx.streams() {
+        let router = router.clone();
+        glommio::spawn_local(async move {
+            while let Some(resp) = stream.recv().await {
+                router.complete(resp.token, resp.replies);
+            }
+        })
+        .detach();
+    }
+}

@@ -1,0 +1,212 @@
+//! A shard's data: logical databases of keys, values and expiry deadlines.
+//!
+//! Only the owning shard touches a [`Db`]. Every read goes through [`Db::lookup`], which
+//! applies lazy expiry, so no caller can observe a key past its deadline. Deadlines are
+//! absolute Unix milliseconds, so they mean the same thing after a restart or a move.
+
+pub mod dict;
+pub mod value;
+
+use bytes::Bytes;
+pub use dict::Dict;
+pub use value::Value;
+
+/// One logical database (SELECT n) on one shard.
+#[derive(Default)]
+pub struct Db {
+    keys: Dict<Bytes, Value>,
+    /// Keys that have a deadline, like Redis's `expires` dict: lets active expiry sample only
+    /// keys that can expire. Invariant: every key here is also in `keys`.
+    expires: Dict<Bytes, u64>,
+    /// Average remaining TTL (ms) of sampled keys, smoothed like Redis's `db->avg_ttl`.
+    pub avg_ttl_ms: u64,
+}
+
+/// What lazy expiry found during one operation, for stats and (later) notifications.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct Expired(pub u64);
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Drops `key` if its deadline has passed. Returns true if it was dropped.
+    fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
+        match self.expires.get(key) {
+            Some(&at) if at <= now_ms => {
+                self.expires.remove(key);
+                self.keys.remove(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The live value of `key`, applying lazy expiry first. The bool says whether an expired
+    /// key was dropped on the way.
+    pub fn lookup(&mut self, key: &[u8], now_ms: u64) -> (Option<&Value>, bool) {
+        let expired = self.expire_if_needed(key, now_ms);
+        (self.keys.get(key), expired)
+    }
+
+    pub fn lookup_mut(&mut self, key: &[u8], now_ms: u64) -> (Option<&mut Value>, bool) {
+        let expired = self.expire_if_needed(key, now_ms);
+        (self.keys.get_mut(key), expired)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.expire_if_needed(key, now_ms);
+        self.keys.contains_key(key)
+    }
+
+    /// Sets `key` to `value`. `expire_at_ms`: `Some(t)` sets a deadline, `None` clears any
+    /// (as SET does without KEEPTTL); use [`Db::insert_keep_ttl`] to keep it.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        let key = self.owned_key(key);
+        match expire_at_ms {
+            Some(at) => {
+                self.expires.insert(key.clone(), at);
+            }
+            None => {
+                if !self.expires.is_empty() {
+                    self.expires.remove(&key[..]);
+                }
+            }
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// Sets `key` to `value` keeping its current deadline (KEEPTTL, SETRANGE, APPEND, INCR).
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        if let Some(v) = self.keys.get_mut(key) {
+            *v = value;
+        } else {
+            let key = self.owned_key(key);
+            self.keys.insert(key, value);
+        }
+    }
+
+    /// Reuses the stored key's allocation when the key exists, else copies it out of the
+    /// request buffer (so a stored key never pins a whole read buffer in memory).
+    fn owned_key(&self, key: &[u8]) -> Bytes {
+        match self.keys.get_key_value(key) {
+            Some((k, _)) => k.clone(),
+            None => Bytes::copy_from_slice(key),
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        if !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+        self.keys.remove(key)
+    }
+
+    /// Removes `key` and returns its value and deadline (for RENAME and MOVE).
+    pub fn take(&mut self, key: &[u8], now_ms: u64) -> Option<(Value, Option<u64>)> {
+        self.expire_if_needed(key, now_ms);
+        let at = self.expires.remove(key);
+        self.keys.remove(key).map(|v| (v, at))
+    }
+
+    /// The deadline of a live key: `None` if the key is missing, `Some(None)` if it has none.
+    pub fn deadline(&mut self, key: &[u8], now_ms: u64) -> Option<Option<u64>> {
+        self.expire_if_needed(key, now_ms);
+        if !self.keys.contains_key(key) {
+            return None;
+        }
+        Some(self.expires.get(key).copied())
+    }
+
+    /// Sets a deadline on an existing key. Returns false if the key does not exist.
+    pub fn set_deadline(&mut self, key: &[u8], at_ms: u64) -> bool {
+        match self.keys.get_key_value(key) {
+            Some((k, _)) => {
+                let k = k.clone();
+                self.expires.insert(k, at_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a key's deadline. Returns true if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.expires.clear();
+    }
+
+    pub fn keys(&self) -> &Dict<Bytes, Value> {
+        &self.keys
+    }
+
+    pub fn expires(&self) -> &Dict<Bytes, u64> {
+        &self.expires
+    }
+
+    /// One bounded step of incremental rehashing for both tables (called from the shard's
+    /// housekeeping timer so idle databases still finish rehashing).
+    pub fn rehash_steps(&mut self, n: usize) {
+        self.keys.rehash_steps(n);
+        self.expires.rehash_steps(n);
+    }
+
+    /// Active expiry: samples up to `sample` keys that have deadlines and removes the expired
+    /// ones. Returns how many were sampled and expired, so the caller can repeat while the
+    /// expired ratio is high, like Redis's activeExpireCycle; also folds the live samples'
+    /// remaining TTL into `avg_ttl_ms` the way Redis does.
+    pub fn expire_sample(
+        &mut self,
+        sample: usize,
+        now_ms: u64,
+        rand: &mut impl FnMut() -> u64,
+    ) -> (usize, usize) {
+        let mut dead: Vec<Bytes> = Vec::new();
+        let (mut ttl_sum, mut ttl_n) = (0u64, 0u64);
+        let sampled = self.expires.sample(sample, rand, |k, &at| {
+            if at <= now_ms {
+                dead.push(k.clone());
+            } else {
+                ttl_sum += at - now_ms;
+                ttl_n += 1;
+            }
+        });
+        for k in &dead {
+            self.expires.remove(&k[..]);
+            self.keys.remove(&k[..]);
+        }
+        if ttl_n > 0 {
+            let avg = ttl_sum / ttl_n;
+            self.avg_ttl_ms = if self.avg_ttl_ms == 0 {
+                avg
+            } else {
+                self.avg_ttl_ms / 50 * 49 + avg / 50
+            };
+        }
+        if self.expires.is_empty() {
+            self.avg_ttl_ms = 0;
+        }
+        (sampled, dead.len())
+    }
+
+    /// Approximate heap bytes held by this database, for INFO memory.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.heap_bytes() + self.expires.heap_bytes()
+    }
+}
