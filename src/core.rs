@@ -206,6 +206,28 @@ pub struct Session {
     pub close_after_reply: bool,
     /// The current command's reply must not be sent (SHUTDOWN closes without one).
     pub skip_reply: bool,
+    /// Between MULTI and EXEC/DISCARD: the queued commands.
+    pub multi: Option<MultiState>,
+    /// Keys this client WATCHes, with what it saw at WATCH time.
+    pub watched: Vec<WatchedKey>,
+}
+
+/// A transaction being queued.
+#[derive(Default)]
+pub struct MultiState {
+    pub queued: Vec<Vec<Bytes>>,
+    /// A command was refused while queueing: EXEC must answer EXECABORT.
+    pub aborted: bool,
+}
+
+/// One WATCHed key: where it lives and the version and deadline seen at WATCH time.
+#[derive(Clone, Debug)]
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Bytes,
+    pub shard: usize,
+    pub version: u64,
+    pub deadline: Option<u64>,
 }
 
 impl Session {
@@ -222,6 +244,8 @@ impl Session {
             authenticated,
             close_after_reply: false,
             skip_reply: false,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::commands::exec::CoordOp;
 use crate::commands::spec::{CommandSpec, Exec};
-use crate::commands::{connection, keys, server, strings};
+use crate::commands::{connection, keys, server, strings, transactions};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
 
@@ -26,7 +26,11 @@ pub async fn run(
             sess.close_after_reply = true;
             Reply::ok()
         }
-        CoordOp::Reset => connection::reset(core, sess),
+        CoordOp::Reset => {
+            sess.multi = None;
+            transactions::unwatch_all(core, sess).await;
+            connection::reset(core, sess)
+        }
         CoordOp::Hello => connection::hello(core, sess, &args),
         CoordOp::Auth => connection::auth(core, sess, &args),
         CoordOp::Select => connection::select(core, sess, &args),
@@ -49,6 +53,11 @@ pub async fn run(
         CoordOp::RenameNx => keys::rename(core, sess.db, &args, true).await,
         CoordOp::Copy => keys::copy(core, sess.db, &args).await,
         CoordOp::MSetNx => strings::msetnx(core, sess.db, &args).await,
+        CoordOp::Multi => transactions::multi(sess),
+        CoordOp::Exec => transactions::exec(core, sess).await,
+        CoordOp::Discard => transactions::discard(core, sess).await,
+        CoordOp::Watch => transactions::watch(core, sess, &args).await,
+        CoordOp::Unwatch => transactions::unwatch(core, sess).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     core.router

@@ -18,8 +18,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::commands::coord;
 use crate::commands::spec::{CommandSpec, Exec, Merge, flag};
+use crate::commands::{coord, transactions};
 use crate::commands::{lookup, stats::CommandStats};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
@@ -46,6 +46,27 @@ struct Part {
     positions: Vec<usize>,
 }
 
+/// Where replies go: encoded onto the connection's output, or collected (EXEC).
+pub trait ReplySink {
+    fn push(&mut self, reply: Reply, proto: u8);
+}
+
+impl ReplySink for BytesMut {
+    fn push(&mut self, reply: Reply, proto: u8) {
+        reply.encode(proto, self);
+    }
+}
+
+/// Collects replies as values (for EXEC's array).
+#[derive(Default)]
+pub struct Collect(pub Vec<Reply>);
+
+impl ReplySink for Collect {
+    fn push(&mut self, reply: Reply, _proto: u8) {
+        self.0.push(reply);
+    }
+}
+
 /// The segment being accumulated between barriers.
 struct Segment {
     ops: Vec<Vec<ShardOp>>,
@@ -66,7 +87,7 @@ impl Segment {
     }
 
     /// Runs the accumulated ops and encodes every reply, in order, into `out`.
-    async fn flush(&mut self, core: &Core, proto: u8, out: &mut BytesMut) {
+    async fn flush<S: ReplySink>(&mut self, core: &Core, proto: u8, out: &mut S) {
         if self.slots.is_empty() {
             return;
         }
@@ -97,7 +118,7 @@ impl Segment {
                     parts,
                 } => merge_parts(merge, nkeys, parts, &mut results),
             };
-            reply.encode(proto, out);
+            out.push(reply, proto);
         }
     }
 }
@@ -274,16 +295,35 @@ fn split(
 }
 
 /// Runs `reqs` (one read's worth of pipelined requests) and appends every reply to `out`.
-pub async fn run_pipeline(
+pub async fn run_pipeline<S: ReplySink>(
     core: &Core,
     sess: &mut Session,
     reqs: Vec<Vec<Bytes>>,
-    out: &mut BytesMut,
+    out: &mut S,
 ) {
     let mut seg = Segment::new(core.nr_shards());
     for args in reqs {
         if sess.close_after_reply || sess.handle.killed.get() {
             break;
+        }
+        if sess.multi.is_some() && !transactions::runs_inside_multi(&args[0]) {
+            let reply = match transactions::check_queueable(sess, &args) {
+                Ok(()) => {
+                    if let Some(m) = sess.multi.as_mut() {
+                        m.queued.push(args);
+                    }
+                    Reply::Status(Bytes::from_static(b"QUEUED"))
+                }
+                Err(e) => {
+                    if let Some(m) = sess.multi.as_mut() {
+                        m.aborted = true;
+                    }
+                    core.router.local().borrow_mut().commands.record_error(&e);
+                    e
+                }
+            };
+            seg.slots.push(Slot::Ready(reply));
+            continue;
         }
         let routed = {
             let mut shard = core.router.local().borrow_mut();
@@ -313,7 +353,7 @@ pub async fn run_pipeline(
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
                 let reply = coord::run(core, sess, spec, args).await;
                 if !std::mem::take(&mut sess.skip_reply) {
-                    reply.encode(sess.proto, out);
+                    out.push(reply, sess.proto);
                 }
             }
         }

@@ -111,4 +111,9 @@ pub enum CoordOp {
     Copy,
     MSetNx,
     Debug,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }

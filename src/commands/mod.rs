@@ -15,6 +15,7 @@ pub mod server;
 pub mod spec;
 pub mod stats;
 pub mod strings;
+pub mod transactions;
 
 use std::sync::OnceLock;
 
@@ -29,6 +30,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         keys::SPECS,
         connection::SPECS,
         server::SPECS,
+        transactions::SPECS,
     ]
     .into_iter()
     .flatten()

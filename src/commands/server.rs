@@ -101,7 +101,15 @@ pub async fn swapdb(core: &Core, args: &[Bytes]) -> Reply {
         return Reply::error("ERR DB index is out of range");
     }
     let (a, b) = (a as usize, b as usize);
-    core.router.run_on_all(move |s| s.dbs.swap(a, b)).await;
+    core.router
+        .run_on_all(move |s| {
+            if a != b {
+                let (lo, hi) = (a.min(b), a.max(b));
+                let (left, right) = s.dbs.split_at_mut(hi);
+                left[lo].swap_data(&mut right[0]);
+            }
+        })
+        .await;
     Reply::ok()
 }
 

@@ -65,6 +65,9 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream) {
     if let Err(e) = run(&core, &mut sess, stream).await {
         tracing::debug!(client = sess.id(), error = %e, "connection closed with an error");
     }
+    if !sess.watched.is_empty() {
+        crate::commands::transactions::unwatch_all(&core, &mut sess).await;
+    }
 }
 
 async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io::Result<()> {

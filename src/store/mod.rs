@@ -7,6 +7,7 @@
 pub mod dict;
 pub mod value;
 
+use ahash::AHashMap;
 use bytes::Bytes;
 pub use dict::Dict;
 pub use value::Value;
@@ -20,6 +21,16 @@ pub struct Db {
     expires: Dict<Bytes, u64>,
     /// Average remaining TTL (ms) of sampled keys, smoothed like Redis's `db->avg_ttl`.
     pub avg_ttl_ms: u64,
+    /// Keys some client WATCHes, with a version bumped by every modification (WATCH/EXEC).
+    /// Empty unless a client watches a key here, so the hook costs one branch otherwise.
+    watched: AHashMap<Bytes, Watch>,
+}
+
+/// WATCH bookkeeping for one key.
+#[derive(Debug, Clone, Copy, Default)]
+struct Watch {
+    version: u64,
+    watchers: u32,
 }
 
 /// What lazy expiry found during one operation, for stats and (later) notifications.
@@ -39,6 +50,64 @@ impl Db {
         self.expires.len()
     }
 
+    /// Records that `key` changed, for clients that WATCH it. Every mutation below calls it;
+    /// code that mutates a value in place through [`Db::lookup_mut`] must call it too.
+    pub fn modified(&mut self, key: &[u8]) {
+        if !self.watched.is_empty()
+            && let Some(w) = self.watched.get_mut(key)
+        {
+            w.version += 1;
+        }
+    }
+
+    /// Marks every watched key changed (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn modified_all(&mut self) {
+        for w in self.watched.values_mut() {
+            w.version += 1;
+        }
+    }
+
+    /// Starts watching `key`; returns its current version and deadline (a key that is live at
+    /// WATCH time and has expired by EXEC counts as modified, as in Redis).
+    pub fn watch(&mut self, key: &[u8]) -> (u64, Option<u64>) {
+        let deadline = self.expires.get(key).copied();
+        let w = self.watched.entry(Bytes::copy_from_slice(key)).or_default();
+        w.watchers += 1;
+        (w.version, deadline)
+    }
+
+    /// Stops one watcher of `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some(w) = self.watched.get_mut(key) {
+            w.watchers = w.watchers.saturating_sub(1);
+            if w.watchers == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// True when `key` is unchanged since a WATCH that saw `version` and `deadline`.
+    pub fn watch_intact(
+        &self,
+        key: &[u8],
+        version: u64,
+        deadline: Option<u64>,
+        now_ms: u64,
+    ) -> bool {
+        let same = self.watched.get(key).is_some_and(|w| w.version == version);
+        let expired_since = deadline.is_some_and(|at| at <= now_ms);
+        same && !expired_since
+    }
+
+    /// Swaps the data (not the watch tables, which belong to the database number) with `other`.
+    pub fn swap_data(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.keys, &mut other.keys);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl_ms, &mut other.avg_ttl_ms);
+        self.modified_all();
+        other.modified_all();
+    }
+
     /// Drops `key` if its deadline has passed. Returns true if it was dropped.
     fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
         if self.expires.is_empty() {
@@ -48,6 +117,7 @@ impl Db {
             Some(&at) if at <= now_ms => {
                 self.expires.remove(key);
                 self.keys.remove(key);
+                self.modified(key);
                 true
             }
             _ => false,
@@ -74,6 +144,7 @@ impl Db {
     /// Sets `key` to `value`. `expire_at_ms`: `Some(t)` sets a deadline, `None` clears any
     /// (as SET does without KEEPTTL); use [`Db::insert_keep_ttl`] to keep it.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        self.modified(key);
         let key = self.owned_key(key);
         match expire_at_ms {
             Some(at) => {
@@ -90,6 +161,7 @@ impl Db {
 
     /// Sets `key` to `value` keeping its current deadline (KEEPTTL, SETRANGE, APPEND, INCR).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        self.modified(key);
         if let Some(v) = self.keys.get_mut(key) {
             *v = value;
         } else {
@@ -108,6 +180,7 @@ impl Db {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        self.modified(key);
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
@@ -117,6 +190,7 @@ impl Db {
     /// Removes `key` and returns its value and deadline (for RENAME and MOVE).
     pub fn take(&mut self, key: &[u8], now_ms: u64) -> Option<(Value, Option<u64>)> {
         self.expire_if_needed(key, now_ms);
+        self.modified(key);
         let at = self.expires.remove(key);
         self.keys.remove(key).map(|v| (v, at))
     }
@@ -132,6 +206,7 @@ impl Db {
 
     /// Sets a deadline on an existing key. Returns false if the key does not exist.
     pub fn set_deadline(&mut self, key: &[u8], at_ms: u64) -> bool {
+        self.modified(key);
         match self.keys.get_key_value(key) {
             Some((k, _)) => {
                 let k = k.clone();
@@ -144,10 +219,15 @@ impl Db {
 
     /// Removes a key's deadline. Returns true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        self.expires.remove(key).is_some()
+        let had = self.expires.remove(key).is_some();
+        if had {
+            self.modified(key);
+        }
+        had
     }
 
     pub fn clear(&mut self) {
+        self.modified_all();
         self.keys.clear();
         self.expires.clear();
     }
@@ -190,6 +270,7 @@ impl Db {
         for k in &dead {
             self.expires.remove(&k[..]);
             self.keys.remove(&k[..]);
+            self.modified(k);
         }
         if ttl_n > 0 {
             let avg = ttl_sum / ttl_n;
