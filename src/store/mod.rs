@@ -24,6 +24,9 @@ pub struct Db {
     /// Keys some client WATCHes, with a version bumped by every modification (WATCH/EXEC).
     /// Empty unless a client watches a key here, so the hook costs one branch otherwise.
     watched: AHashMap<Bytes, Watch>,
+    /// Effects of mutations, as commands in effect form, waiting to be appended to the
+    /// shard's log; `None` when the log is off (then recording costs one branch).
+    journal: Option<Vec<Vec<Bytes>>>,
 }
 
 /// WATCH bookkeeping for one key.
@@ -48,6 +51,29 @@ impl Db {
 
     pub fn expires_len(&self) -> usize {
         self.expires.len()
+    }
+
+    /// Turns effect recording on or off (on when the append-only log is enabled).
+    pub fn set_journaling(&mut self, on: bool) {
+        match (on, self.journal.is_some()) {
+            (true, false) => self.journal = Some(Vec::new()),
+            (false, true) => self.journal = None,
+            _ => {}
+        }
+    }
+
+    /// Takes the effects recorded since the last call, oldest first.
+    pub fn take_journal(&mut self) -> Vec<Vec<Bytes>> {
+        match &mut self.journal {
+            Some(j) if !j.is_empty() => std::mem::take(j),
+            _ => Vec::new(),
+        }
+    }
+
+    fn record(&mut self, effect: impl FnOnce() -> Vec<Bytes>) {
+        if let Some(j) = &mut self.journal {
+            j.push(effect());
+        }
     }
 
     /// Records that `key` changed, for clients that WATCH it. Every mutation below calls it;
@@ -100,6 +126,7 @@ impl Db {
     }
 
     /// Swaps the data (not the watch tables, which belong to the database number) with `other`.
+    /// The caller logs the swap (a SWAPDB record names both databases).
     pub fn swap_data(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
@@ -145,6 +172,7 @@ impl Db {
     /// (as SET does without KEEPTTL); use [`Db::insert_keep_ttl`] to keep it.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
         self.modified(key);
+        self.record(|| value::restore_command(key, &value, expire_at_ms));
         let key = self.owned_key(key);
         match expire_at_ms {
             Some(at) => {
@@ -162,6 +190,11 @@ impl Db {
     /// Sets `key` to `value` keeping its current deadline (KEEPTTL, SETRANGE, APPEND, INCR).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
         self.modified(key);
+        self.record(|| {
+            let mut c = value::restore_command(key, &value, None);
+            c.push(Bytes::from_static(b"KEEPTTL"));
+            c
+        });
         if let Some(v) = self.keys.get_mut(key) {
             *v = value;
         } else {
@@ -184,7 +217,11 @@ impl Db {
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
-        self.keys.remove(key)
+        let old = self.keys.remove(key);
+        if old.is_some() {
+            self.record(|| vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
+        }
+        old
     }
 
     /// Removes `key` and returns its value and deadline (for RENAME and MOVE).
@@ -192,7 +229,11 @@ impl Db {
         self.expire_if_needed(key, now_ms);
         self.modified(key);
         let at = self.expires.remove(key);
-        self.keys.remove(key).map(|v| (v, at))
+        let taken = self.keys.remove(key).map(|v| (v, at));
+        if taken.is_some() {
+            self.record(|| vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)]);
+        }
+        taken
     }
 
     /// The deadline of a live key: `None` if the key is missing, `Some(None)` if it has none.
@@ -210,7 +251,14 @@ impl Db {
         match self.keys.get_key_value(key) {
             Some((k, _)) => {
                 let k = k.clone();
-                self.expires.insert(k, at_ms);
+                self.expires.insert(k.clone(), at_ms);
+                self.record(|| {
+                    vec![
+                        Bytes::from_static(b"PEXPIREAT"),
+                        k,
+                        Bytes::from(at_ms.to_string()),
+                    ]
+                });
                 true
             }
             None => false,
@@ -222,12 +270,16 @@ impl Db {
         let had = self.expires.remove(key).is_some();
         if had {
             self.modified(key);
+            self.record(|| vec![Bytes::from_static(b"PERSIST"), Bytes::copy_from_slice(key)]);
         }
         had
     }
 
     pub fn clear(&mut self) {
         self.modified_all();
+        if !self.keys.is_empty() {
+            self.record(|| vec![Bytes::from_static(b"FLUSHDB")]);
+        }
         self.keys.clear();
         self.expires.clear();
     }

@@ -39,3 +39,20 @@ impl Value {
         }
     }
 }
+
+/// The command that recreates `value` at `key` (with its absolute deadline, if any): the
+/// effect form written to the append-only log and emitted by a log rewrite.
+pub fn restore_command(key: &[u8], value: &Value, expire_at_ms: Option<u64>) -> Vec<Bytes> {
+    let mut cmd = match value {
+        Value::Str(b) => vec![
+            Bytes::from_static(b"SET"),
+            Bytes::copy_from_slice(key),
+            b.clone(),
+        ],
+    };
+    if let Some(at) = expire_at_ms {
+        cmd.push(Bytes::from_static(b"PXAT"));
+        cmd.push(Bytes::from(at.to_string()));
+    }
+    cmd
+}
