@@ -13,9 +13,15 @@ pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("ping", -1, FAST, (0, 0, 0), Exec::Coord(CoordOp::Ping))
         .acl(&["fast", "connection"])
         .doc("connection", "1.0.0", "Ping the server", "O(1)"),
-    CommandSpec::new("echo", 2, FAST, (0, 0, 0), Exec::Coord(CoordOp::Echo))
-        .acl(&["fast", "connection"])
-        .doc("connection", "1.0.0", "Echo the given string", "O(1)"),
+    CommandSpec::new(
+        "echo",
+        2,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        Exec::Coord(CoordOp::Echo),
+    )
+    .acl(&["fast", "connection"])
+    .doc("connection", "1.0.0", "Echo the given string", "O(1)"),
     CommandSpec::new(
         "quit",
         -1,
@@ -90,8 +96,12 @@ pub fn ping(_sess: &Session, args: &[Bytes]) -> Reply {
 }
 
 pub fn select(core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
+    // Redis reads the index as an int (getIntFromObjectOrReply).
     match parse_i64(&args[1]) {
         None => Reply::error("ERR value is not an integer or out of range"),
+        Some(n) if i32::try_from(n).is_err() => {
+            Reply::error("ERR value is out of range, value must between -2147483648 and 2147483647")
+        }
         Some(n) if n < 0 || n as usize >= core.config.databases => {
             Reply::error("ERR DB index is out of range")
         }
@@ -151,15 +161,14 @@ pub fn hello(core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
         }
         i = 2;
     }
+    // Options are all parsed (and client names checked) before the credentials are, as in
+    // Redis.
     let mut setname: Option<Bytes> = None;
-    let mut authed = false;
+    let mut credentials: Option<(&Bytes, &Bytes)> = None;
     while i < args.len() {
         let more = args.len() - i - 1;
         if args[i].eq_ignore_ascii_case(b"AUTH") && more >= 2 {
-            if !check_password(core, &args[i + 1], &args[i + 2]) {
-                return wrongpass();
-            }
-            authed = true;
+            credentials = Some((&args[i + 1], &args[i + 2]));
             i += 3;
         } else if args[i].eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             if let Err(e) = valid_client_name(&args[i + 1]) {
@@ -174,9 +183,14 @@ pub fn hello(core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
             ));
         }
     }
+    let authed = match credentials {
+        Some((user, pass)) if !check_password(core, user, pass) => return wrongpass(),
+        Some(_) => true,
+        None => false,
+    };
     if !sess.authenticated && !authed {
         return Reply::error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         );
     }
     if authed {
@@ -404,29 +418,27 @@ fn parse_type(v: &[u8]) -> Result<String, Reply> {
     }
 }
 
+/// CLIENT LIST [TYPE type | ID id [id ...]]: one filter or none, as in Redis 7.0 (which
+/// does not combine them). IDs may be any integer; those that match no client list nothing.
 async fn client_list(core: &Core, _sess: &Session, opts: &[Bytes]) -> Reply {
     let mut filter = ClientFilter::default();
-    let mut i = 0;
-    while i < opts.len() {
-        if opts[i].eq_ignore_ascii_case(b"type") && i + 1 < opts.len() {
-            match parse_type(&opts[i + 1]) {
-                Ok(t) => filter.kind = Some(t),
-                Err(e) => return e,
-            }
-            i += 2;
-        } else if opts[i].eq_ignore_ascii_case(b"id") && i + 1 < opts.len() {
-            let mut ids = Vec::new();
-            for v in &opts[i + 1..] {
+    match opts {
+        [] => {}
+        [kind, t] if kind.eq_ignore_ascii_case(b"type") => match parse_type(t) {
+            Ok(t) => filter.kind = Some(t),
+            Err(e) => return e,
+        },
+        [id, ids @ ..] if id.eq_ignore_ascii_case(b"id") && !ids.is_empty() => {
+            let mut wanted = Vec::with_capacity(ids.len());
+            for v in ids {
                 match parse_i64(v) {
-                    Some(id) if id > 0 => ids.push(id as u64),
-                    _ => return Reply::error("ERR Invalid client ID"),
+                    Some(id) => wanted.extend(u64::try_from(id).ok()),
+                    None => return Reply::error("ERR Invalid client ID"),
                 }
             }
-            filter.ids = Some(ids);
-            i = opts.len();
-        } else {
-            return Reply::error("ERR syntax error");
+            filter.ids = Some(wanted);
         }
+        _ => return syntax_error(),
     }
     let lines = core
         .router
@@ -456,31 +468,35 @@ async fn client_list(core: &Core, _sess: &Session, opts: &[Bytes]) -> Reply {
     Reply::Verbatim("txt", Bytes::from(text))
 }
 
-async fn client_kill(core: &Core, sess: &Session, opts: &[Bytes]) -> Reply {
-    let mut filter = ClientFilter::default();
-    // Old form: CLIENT KILL ip:port — error if nobody matched.
+/// CLIENT KILL, both forms. Options are parsed left to right and the first bad one is the
+/// error, as in Redis. A client that kills itself (SKIPME no) gets its reply before the
+/// connection closes.
+async fn client_kill(core: &Core, sess: &mut Session, opts: &[Bytes]) -> Reply {
+    // Old form: CLIENT KILL ip:port, an error when nobody matched.
     if opts.len() == 1 {
-        filter.addr = Some(String::from_utf8_lossy(&opts[0]).into_owned());
-        let killed = kill_matching(core, filter).await;
-        return if killed > 0 {
+        let filter = ClientFilter {
+            addr: Some(String::from_utf8_lossy(&opts[0]).into_owned()),
+            ..ClientFilter::default()
+        };
+        return if kill_clients(core, sess, filter).await > 0 {
             Reply::ok()
         } else {
             Reply::error("ERR No such client")
         };
     }
-    if opts.len() % 2 != 0 {
-        return Reply::error("ERR syntax error");
-    }
+    let mut filter = ClientFilter::default();
     let mut skipme = true;
-    for pair in opts.chunks(2) {
-        let (k, v) = (&pair[0], &pair[1]);
+    let mut i = 0;
+    while i < opts.len() {
+        let Some(v) = opts.get(i + 1) else {
+            return syntax_error();
+        };
+        let k = &opts[i];
         let text = String::from_utf8_lossy(v).into_owned();
         if k.eq_ignore_ascii_case(b"id") {
             match parse_i64(v) {
                 Some(id) if id > 0 => filter.ids = Some(vec![id as u64]),
-                _ => {
-                    return Reply::error("ERR client-id should be greater than 0");
-                }
+                _ => return Reply::error("ERR client-id should be greater than 0"),
             }
         } else if k.eq_ignore_ascii_case(b"addr") {
             filter.addr = Some(text);
@@ -492,6 +508,10 @@ async fn client_kill(core: &Core, sess: &Session, opts: &[Bytes]) -> Reply {
                 Err(e) => return e,
             }
         } else if k.eq_ignore_ascii_case(b"user") {
+            // The only user is `default`.
+            if text != "default" {
+                return Reply::error(format!("ERR No such user '{text}'"));
+            }
             filter.user = Some(text);
         } else if k.eq_ignore_ascii_case(b"skipme") {
             if v.eq_ignore_ascii_case(b"yes") {
@@ -499,16 +519,33 @@ async fn client_kill(core: &Core, sess: &Session, opts: &[Bytes]) -> Reply {
             } else if v.eq_ignore_ascii_case(b"no") {
                 skipme = false;
             } else {
-                return Reply::error("ERR syntax error");
+                return syntax_error();
             }
         } else {
-            return Reply::error("ERR syntax error");
+            return syntax_error();
         }
+        i += 2;
     }
     if skipme {
         filter.skip_id = Some(sess.id());
     }
-    Reply::Integer(kill_matching(core, filter).await as i64)
+    Reply::Integer(kill_clients(core, sess, filter).await as i64)
+}
+
+fn syntax_error() -> Reply {
+    Reply::error("ERR syntax error")
+}
+
+/// Kills every client `filter` matches, on every core. The calling client, if it matches, is
+/// not cut off mid-command: it is closed after this command's reply is written.
+async fn kill_clients(core: &Core, sess: &mut Session, mut filter: ClientFilter) -> usize {
+    let kills_self = filter.matches(&sess.handle);
+    filter.skip_id = Some(sess.id());
+    let others = kill_matching(core, filter).await;
+    if kills_self {
+        sess.close_after_reply = true;
+    }
+    others + usize::from(kills_self)
 }
 
 async fn kill_matching(core: &Core, filter: ClientFilter) -> usize {

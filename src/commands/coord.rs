@@ -64,6 +64,6 @@ pub async fn run(
         .local()
         .borrow_mut()
         .commands
-        .record(spec.name, elapsed_ns, &reply);
+        .record(spec.name, elapsed_ns, &reply, true);
     reply
 }

@@ -21,7 +21,7 @@ use bytes::{Bytes, BytesMut};
 use crate::commands::spec::{CommandSpec, Exec, Merge, flag};
 use crate::commands::{coord, transactions};
 use crate::commands::{lookup, stats::CommandStats};
-use crate::core::{Core, Session};
+use crate::core::{Core, NetStats, Session};
 use crate::protocol::Reply;
 use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops};
 use crate::shard::shard_for_key;
@@ -273,12 +273,14 @@ fn split(
         if part_args.is_empty() {
             continue;
         }
+        let count_call = parts.is_empty();
         let idx = seg.push_op(
             shard,
             ShardOp::Exec {
                 spec,
                 db,
                 args: part_args,
+                count_call,
             },
         );
         parts.push(Part {
@@ -329,29 +331,32 @@ pub async fn run_pipeline<S: ReplySink>(
             let mut shard = core.router.local().borrow_mut();
             route(core, sess, &args, &mut shard.commands)
         };
-        crate::core::NetStats::add(&core.net.total_commands_processed, 1);
         match routed {
             Route::Ready(r) => seg.slots.push(Slot::Ready(r)),
             Route::Op(shard, spec) => {
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                NetStats::add(&core.net.total_commands_processed, 1);
                 let idx = seg.push_op(
                     shard,
                     ShardOp::Exec {
                         spec,
                         db: sess.db,
                         args,
+                        count_call: true,
                     },
                 );
                 seg.slots.push(Slot::Op { shard, idx });
             }
             Route::Split(spec, merge) => {
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                NetStats::add(&core.net.total_commands_processed, 1);
                 split(&mut seg, core, sess.db, spec, &args, merge);
             }
             Route::Barrier(spec) => {
                 seg.flush(core, sess.proto, out).await;
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
                 let reply = coord::run(core, sess, spec, args).await;
+                NetStats::add(&core.net.total_commands_processed, 1);
                 if !std::mem::take(&mut sess.skip_reply) {
                     out.push(reply, sess.proto);
                 }

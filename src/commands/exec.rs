@@ -67,7 +67,13 @@ impl<'a> ExecCtx<'a> {
 }
 
 /// Runs a shard function with the command's stats and latency recorded on this shard.
-pub fn run_shard_fn(ctx: &mut ExecCtx<'_>, spec: &'static CommandSpec, args: &[Bytes]) -> Reply {
+/// `count_call` is false for the extra parts of a command split across shards.
+pub fn run_shard_fn(
+    ctx: &mut ExecCtx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    count_call: bool,
+) -> Reply {
     let f = match spec.exec {
         crate::commands::spec::Exec::Shard(f) | crate::commands::spec::Exec::Split(f, _) => f,
         crate::commands::spec::Exec::Coord(_) => {
@@ -77,7 +83,9 @@ pub fn run_shard_fn(ctx: &mut ExecCtx<'_>, spec: &'static CommandSpec, args: &[B
     let started = std::time::Instant::now();
     let reply = f(ctx, args);
     let elapsed_ns = started.elapsed().as_nanos() as u64;
-    ctx.shard.commands.record(spec.name, elapsed_ns, &reply);
+    ctx.shard
+        .commands
+        .record(spec.name, elapsed_ns, &reply, count_call);
     reply
 }
 

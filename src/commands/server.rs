@@ -91,10 +91,12 @@ pub async fn flush(core: &Core, args: &[Bytes], db: Option<usize>) -> Reply {
 /// client on another connection can see some keys swapped and others not (docs).
 pub async fn swapdb(core: &Core, args: &[Bytes]) -> Reply {
     let n = core.config.databases as i64;
-    let Some(a) = parse_i64(&args[1]) else {
+    // Redis reads both as ints: anything else, or out of int range, is "invalid".
+    let index = |arg: &[u8]| parse_i64(arg).filter(|n| i32::try_from(*n).is_ok());
+    let Some(a) = index(&args[1]) else {
         return Reply::error("ERR invalid first DB index");
     };
-    let Some(b) = parse_i64(&args[2]) else {
+    let Some(b) = index(&args[2]) else {
         return Reply::error("ERR invalid second DB index");
     };
     if a < 0 || a >= n || b < 0 || b >= n {
@@ -119,23 +121,29 @@ pub static SHUTDOWN_REQUESTED: std::sync::atomic::AtomicBool =
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. On success the connection is closed
 /// without a reply, like Redis, and the process exits once every core has stopped.
+///
+/// As in Redis, NOSAVE with SAVE, or ABORT with any other option, is a syntax error, and
+/// ABORT answers that no shutdown is in progress (a shutdown here never waits for replicas,
+/// so there is never one to abort).
 pub async fn shutdown(_core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
-    let mut abort = false;
+    let (mut save, mut nosave, mut other, mut abort) = (false, false, false, false);
     for a in &args[1..] {
-        if a.eq_ignore_ascii_case(b"ABORT") {
+        if a.eq_ignore_ascii_case(b"NOSAVE") {
+            nosave = true;
+        } else if a.eq_ignore_ascii_case(b"SAVE") {
+            save = true;
+        } else if a.eq_ignore_ascii_case(b"NOW") || a.eq_ignore_ascii_case(b"FORCE") {
+            other = true;
+        } else if a.eq_ignore_ascii_case(b"ABORT") {
             abort = true;
-        } else if !(a.eq_ignore_ascii_case(b"NOSAVE")
-            || a.eq_ignore_ascii_case(b"SAVE")
-            || a.eq_ignore_ascii_case(b"NOW")
-            || a.eq_ignore_ascii_case(b"FORCE"))
-        {
+        } else {
             return syntax_error();
         }
     }
+    if (abort && (save || nosave || other)) || (save && nosave) {
+        return syntax_error();
+    }
     if abort {
-        if args.len() > 2 {
-            return syntax_error();
-        }
         return Reply::error("ERR No shutdown in progress.");
     }
     tracing::warn!(client = sess.id(), "SHUTDOWN requested by a client");
@@ -168,8 +176,11 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
             )
         }
         "set" => {
-            if args.len() < 4 || args.len() % 2 != 0 {
+            if args.len() < 4 {
                 return arity("set");
+            }
+            if !args.len().is_multiple_of(2) {
+                return syntax_error();
             }
             let pairs: Vec<(String, String)> = args[2..]
                 .chunks(2)
@@ -209,6 +220,7 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
                 .await;
             Reply::ok()
         }
+        "rewrite" | "help" if args.len() != 2 => arity(&sub),
         "rewrite" => Reply::error("ERR The server is running without a config file"),
         "help" => Reply::Array(
             [
@@ -255,7 +267,7 @@ pub async fn debug(core: &Core, sess: &Session, args: &[Bytes]) -> Reply {
                 .ok()
                 .and_then(|s| s.parse().ok())
             {
-                Some(s) if s >= 0.0 && s < 3600.0 => s,
+                Some(s) if (0.0..3600.0).contains(&s) => s,
                 _ => return not_integer(),
             };
             // Sleeps this connection only: a thread-per-core server does not stall every

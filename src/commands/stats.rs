@@ -50,9 +50,11 @@ pub struct CommandStats {
 
 impl CommandStats {
     /// Records one executed command.
-    pub fn record(&mut self, name: &'static str, elapsed_ns: u64, reply: &Reply) {
+    /// `count_call` is false for the extra parts of a command split across shards: their time
+    /// is added, the call is not counted again.
+    pub fn record(&mut self, name: &'static str, elapsed_ns: u64, reply: &Reply, count_call: bool) {
         let st = self.by_name.entry(name).or_default();
-        st.calls += 1;
+        st.calls += count_call as u64;
         st.usec += elapsed_ns / 1000;
         let h = st.latency.get_or_insert_with(|| {
             Box::new(
@@ -61,7 +63,7 @@ impl CommandStats {
             )
         });
         h.saturating_record(elapsed_ns.clamp(HIST_MIN_NS, HIST_MAX_NS));
-        if reply.is_error() {
+        if reply.is_error() && count_call {
             st.failed_calls += 1;
             self.record_error(reply);
         }

@@ -264,7 +264,7 @@ pub async fn exec(core: &Core, sess: &mut Session) -> Reply {
                 let mut out = Vec::with_capacity(ops.len());
                 for (spec, args) in &ops {
                     let mut ctx = ExecCtx::new(s, db);
-                    out.push(run_shard_fn(&mut ctx, spec, args));
+                    out.push(run_shard_fn(&mut ctx, spec, args, true));
                 }
                 Some(out)
             })

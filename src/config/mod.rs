@@ -58,6 +58,11 @@ pub struct Cli {
     /// Most requests executed from one read of a pipelining client before replies are written.
     #[arg(long, default_value_t = 1024)]
     pub max_pipeline_batch: usize,
+
+    /// Allow the DEBUG command: no, yes, or local (loopback clients only), as Redis's
+    /// enable-debug-command.
+    #[arg(long, default_value = "no", value_parser = ["no", "yes", "local"])]
+    pub enable_debug_command: String,
 }
 
 /// Largest inline (non-multibulk) request line, as Redis's PROTO_INLINE_MAX_SIZE.
@@ -83,6 +88,7 @@ pub struct Config {
     pub client_query_buffer_limit: usize,
     pub mesh_channel_capacity: usize,
     pub max_pipeline_batch: usize,
+    pub enable_debug_command: String,
 }
 
 impl Config {
@@ -117,6 +123,7 @@ impl Config {
             client_query_buffer_limit: cli.client_query_buffer_limit,
             mesh_channel_capacity: cli.mesh_channel_capacity,
             max_pipeline_batch: cli.max_pipeline_batch,
+            enable_debug_command: cli.enable_debug_command,
         })
     }
 }

@@ -11,19 +11,33 @@ use ahash::AHashMap;
 
 use crate::config::Config;
 use crate::util::glob::glob_match;
+use crate::util::parse_i64;
 
 #[derive(Clone, Copy)]
 pub enum Kind {
     Bool,
+    /// An integer as `string2ll` reads it (no `+`, no leading zeros), in `min..=max`.
     Int {
         min: i64,
         max: i64,
     },
-    /// A byte count; accepts Redis's units (k, kb, m, mb, g, gb).
+    /// `hz`: an integer in `0..=i32::MAX` that Redis then clamps into `1..=500`.
+    Hz,
+    /// A byte count held in a signed type (Redis `long long`, `off_t`): Redis's units
+    /// (k, kb, m, mb, g, gb), and values that wrap past `i64::MAX` read as negative.
     Memory {
         min: i64,
         max: i64,
     },
+    /// A byte count held in an unsigned type (Redis `size_t`, `unsigned long long`).
+    UnsignedMemory {
+        min: u64,
+        max: u64,
+    },
+    /// `maxmemory-clients`: a byte count, or a percentage of `maxmemory` (`10%`).
+    MemoryOrPercent,
+    /// One of the names, case-insensitive; listed in Redis's order (its error message lists
+    /// them in this order).
     Enum(&'static [&'static str]),
     Str,
     /// `save`: pairs of "<seconds> <changes>", or empty.
@@ -32,6 +46,19 @@ pub enum Kind {
     ClientOutputBufferLimit,
     /// `notify-keyspace-events`: Redis's flag letters.
     NotifyFlags,
+    /// `latency-tracking-info-percentiles`: space-separated doubles in `0..=100`.
+    Percentiles,
+}
+
+/// Whether CONFIG SET may change a parameter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    Mutable,
+    /// Fixed at startup: "can't set immutable config".
+    Immutable,
+    /// Redis refuses these while `enable-protected-configs` is `no` (its default, which
+    /// corekv does not let change): "can't set protected config".
+    Protected,
 }
 
 pub struct ParamSpec {
@@ -40,7 +67,7 @@ pub struct ParamSpec {
     pub aliases: &'static [&'static str],
     pub kind: Kind,
     pub default: &'static str,
-    pub mutable: bool,
+    pub access: Access,
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str) -> ParamSpec {
@@ -49,7 +76,7 @@ const fn p(name: &'static str, kind: Kind, default: &'static str) -> ParamSpec {
         aliases: &[],
         kind,
         default,
-        mutable: true,
+        access: Access::Mutable,
     }
 }
 
@@ -59,7 +86,17 @@ const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> ParamSp
         aliases: &[],
         kind,
         default,
-        mutable: false,
+        access: Access::Immutable,
+    }
+}
+
+const fn protected(name: &'static str, kind: Kind, default: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        aliases: &[],
+        kind,
+        default,
+        access: Access::Protected,
     }
 }
 
@@ -74,7 +111,7 @@ const fn alias(
         aliases,
         kind,
         default,
-        mutable: true,
+        access: Access::Mutable,
     }
 }
 
@@ -86,12 +123,14 @@ const LONG: Kind = Kind::Int {
     min: 0,
     max: i64::MAX,
 };
-const MEM: Kind = Kind::Memory {
+/// Redis's `size_t` memory parameters, bounded to `LONG_MAX`.
+const SIZE: Kind = Kind::UnsignedMemory {
     min: 0,
-    max: i64::MAX,
+    max: i64::MAX as u64,
 };
 
-/// Every parameter CONFIG knows, in the order CONFIG GET * lists them.
+/// Every parameter CONFIG knows, in the order CONFIG GET * lists them. Kinds, bounds,
+/// defaults and mutability are Redis 7.0's.
 pub static PARAMS: &[ParamSpec] = &[
     fixed("bind", Kind::Str, "127.0.0.1"),
     fixed("port", Kind::Int { min: 0, max: 65535 }, "6379"),
@@ -111,7 +150,7 @@ pub static PARAMS: &[ParamSpec] = &[
         "maxclients",
         Kind::Int {
             min: 1,
-            max: i32::MAX as i64,
+            max: u32::MAX as i64,
         },
         "10000",
     ),
@@ -119,28 +158,42 @@ pub static PARAMS: &[ParamSpec] = &[
     p("tcp-keepalive", INT, "300"),
     p(
         "loglevel",
-        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
         "notice",
     ),
-    p("logfile", Kind::Str, ""),
-    p("pidfile", Kind::Str, ""),
-    p("dir", Kind::Str, "./data"),
-    p("dbfilename", Kind::Str, "dump.rdb"),
+    fixed("logfile", Kind::Str, ""),
+    fixed("pidfile", Kind::Str, ""),
+    protected("dir", Kind::Str, "./data"),
+    protected("dbfilename", Kind::Str, "dump.rdb"),
     p("save", Kind::Save, ""),
     p("appendonly", Kind::Bool, "no"),
     p(
         "appendfsync",
-        Kind::Enum(&["always", "everysec", "no"]),
+        Kind::Enum(&["everysec", "always", "no"]),
         "everysec",
     ),
-    p("appendfilename", Kind::Str, "appendonly.aof"),
-    p("appenddirname", Kind::Str, "appendonlydir"),
+    fixed("appendfilename", Kind::Str, "appendonly.aof"),
+    fixed("appenddirname", Kind::Str, "appendonlydir"),
     p("auto-aof-rewrite-percentage", INT, "100"),
-    p("auto-aof-rewrite-min-size", MEM, "67108864"),
+    p(
+        "auto-aof-rewrite-min-size",
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        "67108864",
+    ),
     p("aof-load-truncated", Kind::Bool, "yes"),
     p("aof-use-rdb-preamble", Kind::Bool, "yes"),
     p("no-appendfsync-on-rewrite", Kind::Bool, "no"),
-    p("maxmemory", MEM, "0"),
+    p(
+        "maxmemory",
+        Kind::UnsignedMemory {
+            min: 0,
+            max: u64::MAX,
+        },
+        "0",
+    ),
     p(
         "maxmemory-policy",
         Kind::Enum(&[
@@ -155,9 +208,16 @@ pub static PARAMS: &[ParamSpec] = &[
         ]),
         "noeviction",
     ),
-    p("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
-    p("maxmemory-clients", MEM, "0"),
-    p("hz", Kind::Int { min: 1, max: 500 }, "10"),
+    p(
+        "maxmemory-samples",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        "5",
+    ),
+    p("maxmemory-clients", Kind::MemoryOrPercent, "0"),
+    p("hz", Kind::Hz, "10"),
     p("dynamic-hz", Kind::Bool, "yes"),
     p("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1"),
     p("activerehashing", Kind::Bool, "yes"),
@@ -171,9 +231,9 @@ pub static PARAMS: &[ParamSpec] = &[
     ),
     p(
         "client-query-buffer-limit",
-        Kind::Memory {
+        Kind::UnsignedMemory {
             min: 1024 * 1024,
-            max: i64::MAX,
+            max: i64::MAX as u64,
         },
         "1073741824",
     ),
@@ -194,22 +254,27 @@ pub static PARAMS: &[ParamSpec] = &[
     p("slowlog-max-len", LONG, "128"),
     p("latency-monitor-threshold", LONG, "0"),
     p("latency-tracking", Kind::Bool, "yes"),
-    p("latency-tracking-info-percentiles", Kind::Str, "50 99 99.9"),
+    p(
+        "latency-tracking-info-percentiles",
+        Kind::Percentiles,
+        "50 99 99.9",
+    ),
     p("lazyfree-lazy-eviction", Kind::Bool, "no"),
     p("lazyfree-lazy-expire", Kind::Bool, "no"),
     p("lazyfree-lazy-server-del", Kind::Bool, "no"),
     p("lazyfree-lazy-user-del", Kind::Bool, "no"),
     p("lazyfree-lazy-user-flush", Kind::Bool, "no"),
+    // Redis 7.0's compiled-in default is 512; its sample redis.conf says 128.
     alias(
         "hash-max-listpack-entries",
         &["hash-max-ziplist-entries"],
         LONG,
-        "128",
+        "512",
     ),
     alias(
         "hash-max-listpack-value",
         &["hash-max-ziplist-value"],
-        LONG,
+        SIZE,
         "64",
     ),
     alias(
@@ -232,15 +297,16 @@ pub static PARAMS: &[ParamSpec] = &[
     alias(
         "zset-max-listpack-value",
         &["zset-max-ziplist-value"],
-        LONG,
+        SIZE,
         "64",
     ),
-    p("stream-node-max-bytes", MEM, "4096"),
+    p("stream-node-max-bytes", SIZE, "4096"),
     p("stream-node-max-entries", LONG, "100"),
     p("busy-reply-threshold", LONG, "5000"),
     p("replica-read-only", Kind::Bool, "yes"),
     p("repl-diskless-sync", Kind::Bool, "yes"),
-    p(
+    // Immutable, as in Redis: set at startup with --enable-debug-command.
+    fixed(
         "enable-debug-command",
         Kind::Enum(&["no", "yes", "local"]),
         "no",
@@ -253,36 +319,90 @@ pub struct Params {
     values: AHashMap<&'static str, String>,
 }
 
-fn find(name: &str) -> Option<&'static ParamSpec> {
-    PARAMS.iter().find(|s| {
-        s.name.eq_ignore_ascii_case(name) || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+/// Finds a parameter by its name or an alias, case-insensitively, and returns it with the
+/// name that matched: like Redis, an alias behaves as a parameter of its own name (errors
+/// name it, and setting a parameter and its alias in one CONFIG SET is not a duplicate).
+fn find(name: &str) -> Option<(&'static ParamSpec, &'static str)> {
+    PARAMS.iter().find_map(|spec| {
+        std::iter::once(&spec.name)
+            .chain(spec.aliases)
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .map(|n| (spec, *n))
     })
 }
 
-/// Parses a Redis memory value: an integer with an optional k/kb/m/mb/g/gb suffix
-/// (k = 1000, kb = 1024, ...), as memtoull does.
-pub fn parse_memory(s: &str) -> Option<i64> {
-    let lower = s.to_ascii_lowercase();
-    let (digits, mul): (&str, i64) = [
-        ("gb", 1 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1_000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|d| (d, *m)))
-    .unwrap_or((lower.as_str(), 1));
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+/// Redis's `memtoull`: digits and an optional unit (b, k = 1000, kb = 1024, m, mb, g, gb,
+/// any case). As in Redis, no digits read as 0, a number too big for 64 bits reads as
+/// `u64::MAX`, and the unit multiplication wraps.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
         return None;
     }
-    digits.parse::<i64>().ok()?.checked_mul(mul)
+    let digits_end = s
+        .bytes()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(digits_end);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    // Redis copies the digits into a 128-byte buffer first.
+    if digits.len() >= 128 {
+        return None;
+    }
+    let value = if digits.is_empty() {
+        0
+    } else {
+        digits.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    Some(value.wrapping_mul(mul))
+}
+
+/// C's `strtoll(s, &end, 10)` followed by Redis's `*end == '\0'` check: leading blanks and a
+/// sign are allowed, overflow saturates, and an empty string reads as 0.
+fn strtoll_whole(s: &str) -> Option<i64> {
+    let trimmed = s.trim_start_matches(|c: char| c.is_ascii() && is_c_space(c as u8));
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    if digits.is_empty() {
+        // No conversion: strtoll leaves `end` at the start of the string.
+        return s.is_empty().then_some(0);
+    }
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude: i128 = digits.parse().unwrap_or(i128::MAX);
+    let value = if negative { -magnitude } else { magnitude };
+    Some(value.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
+
+fn is_c_space(b: u8) -> bool {
+    crate::protocol::inline::is_c_space(b)
+}
+
+/// Redis's `trimDoubleString` over `%f`: six decimals, then trailing zeros and a trailing
+/// `.` removed (`99.9`, `50`, `50.123457`).
+fn percentile_text(p: f64) -> String {
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Validates `value` for `spec` and returns the canonical text CONFIG GET will show.
-fn canonical(spec: &ParamSpec, value: &str) -> Result<String, String> {
+/// `current` is the parameter's value now (some kinds update it rather than replace it).
+fn canonical(spec: &ParamSpec, value: &str, current: &str) -> Result<String, String> {
+    let between = |min: &dyn std::fmt::Display, max: &dyn std::fmt::Display| {
+        format!("argument must be between {min} and {max} inclusive")
+    };
     match spec.kind {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -290,29 +410,36 @@ fn canonical(spec: &ParamSpec, value: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int { min, max } => {
-            let v: i64 = value
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let v = parse_i64(value.as_bytes())
+                .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             if v < min || v > max {
-                // Redis clamps hz instead of refusing it.
-                if spec.name == "hz" {
-                    return Ok(v.clamp(min, max).to_string());
-                }
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+                return Err(between(&min, &max));
             }
             Ok(v.to_string())
+        }
+        Kind::Hz => {
+            let v = parse_i64(value.as_bytes())
+                .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+            if !(0..=i32::MAX as i64).contains(&v) {
+                return Err(between(&0, &i32::MAX));
+            }
+            Ok(v.clamp(MIN_HZ, MAX_HZ).to_string())
         }
         Kind::Memory { min, max } => {
-            let v = parse_memory(value).ok_or("argument must be a memory value")?;
+            let v = parse_memory(value).ok_or("argument must be a memory value")? as i64;
             if v < min || v > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+                return Err(between(&min, &max));
             }
             Ok(v.to_string())
         }
+        Kind::UnsignedMemory { min, max } => {
+            let v = parse_memory(value).ok_or("argument must be a memory value")?;
+            if v < min || v > max {
+                return Err(between(&min, &max));
+            }
+            Ok(v.to_string())
+        }
+        Kind::MemoryOrPercent => canonical_memory_or_percent(value),
         Kind::Enum(options) => options
             .iter()
             .find(|o| o.eq_ignore_ascii_case(value))
@@ -324,26 +451,81 @@ fn canonical(spec: &ParamSpec, value: &str) -> Result<String, String> {
                 )
             }),
         Kind::Str => Ok(value.to_string()),
-        Kind::Save => {
-            let parts: Vec<&str> = value.split_ascii_whitespace().collect();
-            let ok = parts.len() % 2 == 0 && parts.iter().all(|p| p.parse::<u64>().is_ok());
-            if !ok {
-                return Err("Invalid save parameters".into());
-            }
-            Ok(parts.join(" "))
-        }
-        Kind::ClientOutputBufferLimit => canonical_cobl(value),
-        Kind::NotifyFlags => crate::config::params::canonical_notify(value)
+        Kind::Save => canonical_save(value),
+        Kind::ClientOutputBufferLimit => canonical_cobl(value, current),
+        Kind::NotifyFlags => canonical_notify(value)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
+        Kind::Percentiles => canonical_percentiles(value),
     }
 }
 
-fn canonical_cobl(value: &str) -> Result<String, String> {
-    let parts: Vec<&str> = value.split_ascii_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+/// Redis clamps `hz` into this range instead of refusing it.
+const MIN_HZ: i64 = 1;
+const MAX_HZ: i64 = 500;
+
+/// `maxmemory-clients`: a memory value, or `N%` with N in 0..=100 (Redis stores a
+/// percentage as a negative number, so a memory value that wraps negative reads as one).
+fn canonical_memory_or_percent(value: &str) -> Result<String, String> {
+    const MAX_PERCENT: i64 = 100;
+    let v = match parse_memory(value) {
+        Some(v) => v as i64,
+        None => match value
+            .strip_suffix('%')
+            .filter(|digits| !digits.is_empty())
+            .and_then(|digits| parse_i64(digits.as_bytes()))
+        {
+            Some(percent) if percent >= 0 => -percent,
+            _ => return Err("argument must be a memory or percent value".into()),
+        },
+    };
+    if v < -MAX_PERCENT {
+        return Err(format!(
+            "percentage argument must be less or equal to {MAX_PERCENT}"
+        ));
+    }
+    Ok(if v < 0 {
+        format!("{}%", -v)
+    } else {
+        v.to_string()
+    })
+}
+
+/// `save`: "<seconds> <changes>" pairs split at single spaces (so two spaces in a row make
+/// an empty, invalid, argument), seconds >= 1, changes >= 0; "" turns saving off.
+fn canonical_save(value: &str) -> Result<String, String> {
+    const INVALID: &str = "Invalid save parameters";
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let parts: Vec<&str> = value.split(' ').collect();
+    if !parts.len().is_multiple_of(2) {
+        return Err(INVALID.into());
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for pair in parts.chunks(2) {
+        let seconds = strtoll_whole(pair[0]).filter(|&s| s >= 1);
+        let changes = strtoll_whole(pair[1]).filter(|&c| c >= 0);
+        match (seconds, changes) {
+            // Redis keeps `changes` in an int.
+            (Some(s), Some(c)) => out.push(format!("{s} {}", c as i32)),
+            _ => return Err(INVALID.into()),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// `client-output-buffer-limit`: groups of "<class> <hard> <soft> <seconds>" (split at
+/// single spaces) that replace those classes' limits in `current`; "" changes nothing.
+fn canonical_cobl(value: &str, current: &str) -> Result<String, String> {
+    let parts: Vec<&str> = if value.is_empty() {
+        Vec::new()
+    } else {
+        value.split(' ').collect()
+    };
+    if !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
-    let mut classes = AHashMap::new();
+    let mut classes: Vec<(&'static str, String)> = Vec::new();
     for chunk in parts.chunks(4) {
         let class = match chunk[0].to_ascii_lowercase().as_str() {
             "normal" => "normal",
@@ -355,11 +537,12 @@ fn canonical_cobl(value: &str) -> Result<String, String> {
         };
         let hard = parse_memory(chunk[1]);
         let soft = parse_memory(chunk[2]);
-        let secs = chunk[3].parse::<i64>().ok().filter(|s| *s >= 0);
+        // Redis keeps the seconds in an int.
+        let secs = strtoll_whole(chunk[3])
+            .map(|s| s as i32)
+            .filter(|s| *s >= 0);
         match (hard, soft, secs) {
-            (Some(h), Some(s), Some(t)) => {
-                classes.insert(class, format!("{class} {h} {s} {t}"));
-            }
+            (Some(h), Some(s), Some(t)) => classes.push((class, format!("{class} {h} {s} {t}"))),
             _ => {
                 return Err(
                     "Error in hard, soft or soft_seconds setting in buffer limit configuration."
@@ -368,19 +551,21 @@ fn canonical_cobl(value: &str) -> Result<String, String> {
             }
         }
     }
-    let current = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+    let current: Vec<&str> = current.split(' ').collect();
     let mut out = Vec::new();
-    for chunk in current.split(' ').collect::<Vec<_>>().chunks(4) {
-        match classes.get(chunk[0]) {
-            Some(v) => out.push(v.clone()),
-            None => out.push(chunk.join(" ")),
+    for group in current.chunks(4) {
+        match classes.iter().rev().find(|(class, _)| *class == group[0]) {
+            Some((_, text)) => out.push(text.clone()),
+            None => out.push(group.join(" ")),
         }
     }
     Ok(out.join(" "))
 }
 
-/// Canonical form of `notify-keyspace-events` as Redis prints it (keyspaceEventsFlagsToString):
-/// "A" stands for all of "g$lshzxetd", then the remaining type letters, then K, E, m, n.
+/// Canonical form of `notify-keyspace-events` as Redis 7.0 prints it
+/// (`keyspaceEventsFlagsToString`): "A" when all of "g$lshzxetd" are set, otherwise those
+/// letters and "n"; then K, E, m. (So "An" prints as "A": Redis keeps the flag but does not
+/// show it.)
 pub fn canonical_notify(value: &str) -> Option<String> {
     const ALL: &str = "g$lshzxetd";
     let mut set = std::collections::BTreeSet::new();
@@ -397,16 +582,36 @@ pub fn canonical_notify(value: &str) -> Option<String> {
     if ALL.chars().all(|c| set.contains(&c)) {
         out.push('A');
     } else {
-        for c in ALL.chars().filter(|c| set.contains(c)) {
-            out.push(c);
-        }
+        out.extend(ALL.chars().chain(['n']).filter(|c| set.contains(c)));
     }
-    for c in ['K', 'E', 'm', 'n'] {
-        if set.contains(&c) {
-            out.push(c);
-        }
-    }
+    out.extend(['K', 'E', 'm'].into_iter().filter(|c| set.contains(c)));
     Some(out)
+}
+
+/// `latency-tracking-info-percentiles`: doubles (as `string2d` reads them) in 0..=100, split
+/// at single spaces; "" means none.
+fn canonical_percentiles(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = Vec::new();
+    for part in value.split(' ') {
+        let p = crate::protocol::parse_double(part.as_bytes())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        out.push(percentile_text(p));
+    }
+    Ok(out.join(" "))
+}
+
+/// Glob characters: a CONFIG GET argument without any names one parameter exactly.
+fn is_pattern(arg: &[u8]) -> bool {
+    arg.iter().any(|c| matches!(c, b'*' | b'?' | b'['))
 }
 
 impl Params {
@@ -427,21 +632,35 @@ impl Params {
             "client-query-buffer-limit",
             config.client_query_buffer_limit.to_string(),
         );
+        values.insert("enable-debug-command", config.enable_debug_command.clone());
         Params { values }
     }
 
     /// CONFIG GET: every (name, value) whose name or alias matches one of `patterns`.
+    ///
+    /// As in Redis, an argument without glob characters is looked up directly and answered
+    /// under the name as the client spelled it (`MAXMEMORY`), and a parameter is listed once
+    /// however many arguments match it.
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for spec in PARAMS {
-            let value = self.values.get(spec.name).cloned().unwrap_or_default();
-            for name in std::iter::once(&spec.name).chain(spec.aliases.iter()) {
-                let matched = patterns
-                    .iter()
-                    .any(|pat| glob_match(pat, name.as_bytes(), true));
-                if matched && seen.insert(*name) {
-                    out.push((name.to_string(), value.clone()));
+        let mut out: Vec<(String, String)> = Vec::new();
+        let listed = |out: &Vec<(String, String)>, name: &str| {
+            out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        for pattern in patterns {
+            if !is_pattern(pattern) {
+                let typed = String::from_utf8_lossy(pattern).into_owned();
+                if let Some((spec, _)) = find(&typed)
+                    && !listed(&out, &typed)
+                {
+                    out.push((typed, self.text(spec.name).to_string()));
+                }
+                continue;
+            }
+            for spec in PARAMS {
+                for name in std::iter::once(&spec.name).chain(spec.aliases) {
+                    if glob_match(pattern, name.as_bytes(), true) && !listed(&out, name) {
+                        out.push((name.to_string(), self.text(spec.name).to_string()));
+                    }
                 }
             }
         }
@@ -450,27 +669,38 @@ impl Params {
 
     /// CONFIG SET with one or more (name, value) pairs: all are validated first and applied
     /// together, or none is. Errors carry Redis's exact text (without the "ERR " prefix).
+    ///
+    /// Redis's order of checks: first every name (unknown, immutable or protected, named
+    /// twice), where the first problem wins and is reported with the name as typed; then
+    /// the values in order, reported with the parameter's own name.
     pub fn set(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
-        let mut staged: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in pairs {
-            let spec = find(name).ok_or_else(|| {
-                format!("Unknown option or number of arguments for CONFIG SET - '{name}'")
-            })?;
-            let fail = |why: &str| {
-                format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        let fail = |name: &str, why: &str| {
+            format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        };
+        let mut found: Vec<(&'static ParamSpec, &'static str)> = Vec::with_capacity(pairs.len());
+        for (name, _) in pairs {
+            let Some((spec, matched)) = find(name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
             };
-            if staged.iter().any(|(n, _)| *n == spec.name) {
-                return Err(fail("duplicate parameter"));
+            match spec.access {
+                Access::Mutable => {}
+                Access::Immutable => return Err(fail(name, "can't set immutable config")),
+                Access::Protected => return Err(fail(name, "can't set protected config")),
             }
-            if !spec.mutable {
-                return Err(fail("can't set immutable config"));
+            if found.iter().any(|(_, m)| *m == matched) {
+                return Err(fail(name, "duplicate parameter"));
             }
-            let v = canonical(spec, value).map_err(|why| fail(&why))?;
-            staged.push((spec.name, v));
+            found.push((spec, matched));
         }
-        for (name, v) in staged {
-            self.values.insert(name, v);
+        let mut staged = self.values.clone();
+        for ((spec, matched), (_, value)) in found.into_iter().zip(pairs) {
+            let current = staged.get(spec.name).map_or("", String::as_str);
+            let v = canonical(spec, value, current).map_err(|why| fail(matched, &why))?;
+            staged.insert(spec.name, v);
         }
+        self.values = staged;
         Ok(())
     }
 
@@ -532,6 +762,187 @@ mod tests {
     fn notify_flags_canonical() {
         assert_eq!(canonical_notify("KEA").unwrap(), "AKE");
         assert_eq!(canonical_notify("Kx").unwrap(), "xK");
+        // Redis 7.0 prints `n` after the type letters and drops it next to `A`.
+        assert_eq!(canonical_notify("KEmn").unwrap(), "nKEm");
+        assert_eq!(canonical_notify("An").unwrap(), "A");
+        assert_eq!(canonical_notify("g$n").unwrap(), "g$n");
         assert!(canonical_notify("Q").is_none());
+    }
+
+    fn set_one(p: &mut Params, name: &str, value: &str) -> Result<(), String> {
+        p.set(&[(name.into(), value.into())])
+    }
+
+    #[test]
+    fn memory_values_follow_memtoull() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1GB"), Some(1 << 30));
+        assert_eq!(parse_memory("5k"), Some(5000));
+        assert_eq!(parse_memory("100B"), Some(100));
+        assert_eq!(parse_memory(""), Some(0));
+        assert_eq!(parse_memory("kb"), Some(0));
+        assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
+        for bad in ["-1", "+5", " 5", "5 ", "1.5", "5kib", "abc"] {
+            assert_eq!(parse_memory(bad), None, "{bad:?}");
+        }
+        let mut p = params();
+        set_one(&mut p, "maxmemory", "99999999999999999999").unwrap();
+        assert_eq!(p.text("maxmemory"), "18446744073709551615");
+        let e = set_one(&mut p, "proto-max-bulk-len", "99999999999999999999").unwrap_err();
+        assert!(
+            e.ends_with("between 1048576 and 9223372036854775807 inclusive"),
+            "{e}"
+        );
+        set_one(&mut p, "hash-max-ziplist-value", "5kb").unwrap();
+        assert_eq!(p.text("hash-max-listpack-value"), "5120");
+    }
+
+    #[test]
+    fn integers_follow_string2ll() {
+        let mut p = params();
+        for bad in ["+5", "007", "-0", " 5", "5 ", "1.5", ""] {
+            let e = set_one(&mut p, "timeout", bad).unwrap_err();
+            assert!(
+                e.ends_with("couldn't be parsed into an integer"),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = set_one(&mut p, "hz", "-1").unwrap_err();
+        assert!(e.ends_with("between 0 and 2147483647 inclusive"), "{e}");
+        set_one(&mut p, "hz", "0").unwrap();
+        assert_eq!(p.text("hz"), "1");
+        set_one(&mut p, "maxclients", "4294967295").unwrap();
+        let e = set_one(&mut p, "maxclients", "0").unwrap_err();
+        assert!(e.ends_with("between 1 and 4294967295 inclusive"), "{e}");
+    }
+
+    #[test]
+    fn maxmemory_clients_takes_percentages() {
+        let mut p = params();
+        set_one(&mut p, "maxmemory-clients", "10%").unwrap();
+        assert_eq!(p.text("maxmemory-clients"), "10%");
+        set_one(&mut p, "maxmemory-clients", "0%").unwrap();
+        assert_eq!(p.text("maxmemory-clients"), "0");
+        set_one(&mut p, "maxmemory-clients", "5mb").unwrap();
+        assert_eq!(p.text("maxmemory-clients"), "5242880");
+        let e = set_one(&mut p, "maxmemory-clients", "101%").unwrap_err();
+        assert!(
+            e.ends_with("percentage argument must be less or equal to 100"),
+            "{e}"
+        );
+        let e = set_one(&mut p, "maxmemory-clients", "-1%").unwrap_err();
+        assert!(
+            e.ends_with("argument must be a memory or percent value"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn save_and_output_buffer_limits() {
+        let mut p = params();
+        set_one(&mut p, "save", "0100 5 +60 0").unwrap();
+        assert_eq!(p.text("save"), "100 5 60 0");
+        for bad in ["0 1", "100 -1", " ", "3600  1", "5 1x", "1 2 3"] {
+            let e = set_one(&mut p, "save", bad).unwrap_err();
+            assert!(e.ends_with("Invalid save parameters"), "{bad:?}: {e}");
+        }
+        set_one(&mut p, "save", "").unwrap();
+        assert_eq!(p.text("save"), "");
+        set_one(&mut p, "client-output-buffer-limit", "pubsub 1mb 2kb 5").unwrap();
+        set_one(&mut p, "client-output-buffer-limit", "NORMAL 1 2 ").unwrap();
+        assert_eq!(
+            p.text("client-output-buffer-limit"),
+            "normal 1 2 0 slave 268435456 67108864 60 pubsub 1048576 2048 5"
+        );
+        set_one(&mut p, "client-output-buffer-limit", "").unwrap();
+        for bad in [
+            "normal  1 2 3",
+            "master 1 2 3",
+            "normal 1 2 -1",
+            "normal 1 -2 3",
+        ] {
+            assert!(
+                set_one(&mut p, "client-output-buffer-limit", bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            p.text("client-output-buffer-limit"),
+            "normal 1 2 0 slave 268435456 67108864 60 pubsub 1048576 2048 5"
+        );
+    }
+
+    #[test]
+    fn percentiles_are_validated_and_printed_like_redis() {
+        let mut p = params();
+        set_one(
+            &mut p,
+            "latency-tracking-info-percentiles",
+            "50.0 1e1 0x10 99.123456789",
+        )
+        .unwrap();
+        assert_eq!(
+            p.text("latency-tracking-info-percentiles"),
+            "50 10 16 99.123457"
+        );
+        for bad in ["abc", "50  99", " 50", "nan", "5kb"] {
+            let e = set_one(&mut p, "latency-tracking-info-percentiles", bad).unwrap_err();
+            assert!(
+                e.ends_with("Invalid latency-tracking-info-percentiles parameters"),
+                "{e}"
+            );
+        }
+        for bad in ["-1", "101", "inf"] {
+            let e = set_one(&mut p, "latency-tracking-info-percentiles", bad).unwrap_err();
+            assert!(e.ends_with("should sit between [0.0,100.0]"), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked_before_values() {
+        let mut p = params();
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        let e = p
+            .set(&[pair("timeout", "x"), pair("foo", "1")])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        let e = p
+            .set(&[pair("DAEMONIZE", "yes"), pair("foo", "1")])
+            .unwrap_err();
+        assert!(
+            e.contains("'DAEMONIZE') - can't set immutable config"),
+            "{e}"
+        );
+        let e = p
+            .set(&[pair("timeout", "1"), pair("TIMEOUT", "2")])
+            .unwrap_err();
+        assert!(e.contains("'TIMEOUT') - duplicate parameter"), "{e}");
+        let e = set_one(&mut p, "DIR", "/tmp").unwrap_err();
+        assert!(e.contains("'DIR') - can't set protected config"), "{e}");
+        let e = set_one(&mut p, "MAXMEMORY", "x").unwrap_err();
+        assert!(
+            e.contains("'maxmemory') - argument must be a memory value"),
+            "{e}"
+        );
+        // A parameter and its alias are two names: both apply, in order.
+        p.set(&[
+            pair("list-max-ziplist-size", "3"),
+            pair("list-max-listpack-size", "4"),
+        ])
+        .unwrap();
+        assert_eq!(p.text("list-max-listpack-size"), "4");
+    }
+
+    #[test]
+    fn get_echoes_exact_names_as_typed() {
+        let p = params();
+        assert_eq!(
+            p.get(&[b"MAXMEMORY", b"maxmemory", b"max*ory"]),
+            vec![("MAXMEMORY".to_string(), "0".to_string())]
+        );
+        assert!(p.get(&[b"nosuch"]).is_empty());
     }
 }

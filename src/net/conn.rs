@@ -94,6 +94,7 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             let mut reqs: Vec<Vec<Bytes>> = Vec::new();
             let mut fatal: Option<crate::protocol::Reply> = None;
             let mut close_now = false;
+            let authenticated_before = sess.authenticated;
             while reqs.len() < max_batch {
                 match parser.parse(&mut rbuf, &limits, sess.authenticated) {
                     Ok(Some(req)) => {
@@ -122,6 +123,10 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             if !reqs.is_empty() {
                 run_pipeline(core, sess, reqs, &mut out).await;
             }
+            if close_now {
+                // Like Redis, a cross-protocol request discards the replies not yet sent.
+                out.clear();
+            }
             if let Some(err) = &fatal {
                 err.encode(sess.proto, &mut out);
             }
@@ -139,7 +144,7 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             }
             // Another round only if something was parsed and more may be waiting: the
             // batch limit cut this round short, or (before AUTH) requests run one by one.
-            if parsed == 0 || rbuf.is_empty() || (sess.authenticated && !full_batch) {
+            if parsed == 0 || rbuf.is_empty() || (authenticated_before && !full_batch) {
                 break;
             }
         }

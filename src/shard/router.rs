@@ -44,6 +44,9 @@ pub enum ShardOp {
         spec: &'static CommandSpec,
         db: usize,
         args: Vec<Bytes>,
+        /// False for the second and later parts of a split command, so one client command
+        /// counts as one call in INFO commandstats.
+        count_call: bool,
     },
     /// Run an arbitrary closure (fan-out and multi-step commands).
     Task(ShardTask),
@@ -116,9 +119,14 @@ impl MeshBuilders {
 pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> Vec<ShardReply> {
     ops.into_iter()
         .map(|op| match op {
-            ShardOp::Exec { spec, db, args } => {
+            ShardOp::Exec {
+                spec,
+                db,
+                args,
+                count_call,
+            } => {
                 let mut ctx = ExecCtx::new(shard, db);
-                ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args))
+                ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args, count_call))
             }
             ShardOp::Task(f) => ShardReply::Any(f(shard)),
         })

@@ -16,6 +16,19 @@ fn status(s: &str) -> Reply {
     Reply::Status(Bytes::copy_from_slice(s.as_bytes()))
 }
 
+/// The access flags of a command's keys, as key specs and GETKEYSANDFLAGS show them.
+///
+/// The spec table holds one legacy (first, last, step) range per command, not Redis's
+/// per-key flags, so every key of a write command reads `RW update` and every other key
+/// `RO access`.
+fn key_flags(spec: &CommandSpec) -> Vec<Reply> {
+    if spec.is_write() {
+        vec![status("RW"), status("update")]
+    } else {
+        vec![status("RO"), status("access")]
+    }
+}
+
 /// The key specification Redis 7 derives from a legacy (first, last, step) triple.
 fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
     if spec.first_key <= 0 {
@@ -26,13 +39,8 @@ fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
     } else {
         (spec.last_key - spec.first_key) as i64
     };
-    let flags = if spec.is_write() {
-        vec![status("RW"), status("update")]
-    } else {
-        vec![status("RO"), status("access")]
-    };
     vec![Reply::Map(vec![
-        (bulk("flags"), Reply::Set(flags)),
+        (bulk("flags"), Reply::Set(key_flags(spec))),
         (
             bulk("begin_search"),
             Reply::Map(vec![
@@ -111,7 +119,7 @@ pub fn command(_core: &Core, args: &[Bytes]) -> Reply {
             Reply::Array(
                 args[2..]
                     .iter()
-                    .map(|n| lookup(n).map_or(Reply::NilArray, info_entry))
+                    .map(|n| lookup(n).map_or(Reply::Nil, info_entry))
                     .collect(),
             )
         }
@@ -128,11 +136,12 @@ pub fn command(_core: &Core, args: &[Bytes]) -> Reply {
                     .collect(),
             )
         }
-        "getkeys" => {
-            if args.len() < 3 {
-                return arity_err("getkeys");
+        "getkeys" | "getkeysandflags" => {
+            // COMMAND GETKEYS <command> <arg...>: Redis's arity is -4.
+            if args.len() < 4 {
+                return arity_err(&sub);
             }
-            getkeys(&args[2..])
+            getkeys(&args[2..], sub == "getkeysandflags")
         }
         "list" => list(&args[2..]),
         "help" if args.len() == 2 => Reply::Array(
@@ -154,8 +163,10 @@ pub fn command(_core: &Core, args: &[Bytes]) -> Reply {
                 "    commands are returned.",
                 "GETKEYS <full-command>",
                 "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
                 "HELP",
-                "    Print this help.",
+                "    Prints this help.",
             ]
             .iter()
             .map(|l| status(l))
@@ -169,21 +180,29 @@ pub fn command(_core: &Core, args: &[Bytes]) -> Reply {
     }
 }
 
-fn getkeys(cmd: &[Bytes]) -> Reply {
+/// COMMAND GETKEYS / GETKEYSANDFLAGS, with Redis's order of checks: unknown command, a
+/// command without keys, then the arity of the command given.
+fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
     let Some(spec) = lookup(&cmd[0]) else {
         return Reply::error("ERR Invalid command specified");
     };
+    if spec.first_key <= 0 {
+        return Reply::error("ERR The command has no key arguments");
+    }
     if !spec.arity_ok(cmd.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
-    let keys: Vec<Reply> = spec
+    let keys = spec
         .key_indices(cmd.len())
-        .map(|i| Reply::Bulk(cmd[i].clone()))
-        .collect();
-    if keys.is_empty() {
-        return Reply::error("ERR The command has no key arguments");
+        .map(|i| Reply::Bulk(cmd[i].clone()));
+    if with_flags {
+        Reply::Array(
+            keys.map(|key| Reply::Array(vec![key, Reply::Set(key_flags(spec))]))
+                .collect(),
+        )
+    } else {
+        Reply::Array(keys.collect())
     }
-    Reply::Array(keys)
 }
 
 /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use bytes::Bytes;
 
 use crate::commands::stats::CommandStats;
+use crate::config::params::Params;
 use crate::core::Core;
 use crate::metrics::{self, alloc, human_bytes};
 use crate::protocol::Reply;
@@ -142,10 +143,9 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
         "server" => {
             let _ = write!(
                 w,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\ncorekv_version:{}\r\ncorekv_shards:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\ncorekv_version:{}\r\ncorekv_shards:{}\r\n",
                 crate::REDIS_VERSION,
-                std::env::consts::OS,
-                std::env::consts::ARCH,
+                os_text(),
                 std::process::id(),
                 core.run_id,
                 core.config.port,
@@ -170,40 +170,7 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
                 params.int("maxclients"),
             );
         }
-        "memory" => {
-            let used = alloc::used_bytes();
-            let peak = alloc::peak_bytes().max(used);
-            let rss = alloc::rss_bytes();
-            let dataset: usize = snaps.iter().map(|s| s.heap_bytes).sum();
-            let total = metrics::total_system_memory();
-            let maxmemory = params.int("maxmemory").max(0) as usize;
-            let _ = write!(
-                w,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:0\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-                human_bytes(used),
-                human_bytes(rss),
-                human_bytes(peak),
-                if peak > 0 {
-                    used as f64 * 100.0 / peak as f64
-                } else {
-                    0.0
-                },
-                used.saturating_sub(dataset),
-                if used > 0 {
-                    dataset as f64 * 100.0 / used as f64
-                } else {
-                    0.0
-                },
-                human_bytes(total),
-                human_bytes(maxmemory),
-                params.text("maxmemory-policy"),
-                if used > 0 {
-                    rss as f64 / used as f64
-                } else {
-                    0.0
-                },
-            );
-        }
+        "memory" => render_memory(&params, snaps, w),
         "persistence" => {
             let _ = write!(
                 w,
@@ -336,11 +303,118 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
     }
 }
 
-/// "50" for 50.0, "99.9" for 99.9: the way Redis names percentile fields.
+/// "50" for 50.0, "99.9" for 99.9: the way Redis names percentile fields (`%f`, then
+/// trailing zeros and a trailing '.' removed).
 fn format_pct(p: f64) -> String {
-    if p.fract() == 0.0 {
-        format!("{}", p as i64)
-    } else {
-        format!("{p}")
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `os:` as Redis prints it from uname(2): "Linux 6.1.0-18-amd64 x86_64".
+fn os_text() -> String {
+    // SAFETY: utsname is plain data; uname fills its NUL-terminated fields.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
     }
+    let field = |f: &[libc::c_char]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&uts.sysname),
+        field(&uts.release),
+        field(&uts.machine)
+    )
+}
+
+/// `a / b` as Redis prints ratios, 0 when `b` is 0.
+fn ratio(a: usize, b: usize) -> f64 {
+    if b > 0 { a as f64 / b as f64 } else { 0.0 }
+}
+
+/// The Memory section: every field of Redis 7.0, in its order. corekv's allocator is the
+/// system's behind a counting wrapper, so the allocator_* figures are the counted bytes and
+/// the RSS; there is no Lua, no functions and no replication, so those read 0.
+fn render_memory(params: &Params, snaps: &[Snapshot], w: &mut String) {
+    let used = alloc::used_bytes();
+    let peak = alloc::peak_bytes().max(used);
+    let rss = alloc::rss_bytes();
+    let dataset: usize = snaps.iter().map(|s| s.heap_bytes).sum();
+    let overhead = used.saturating_sub(dataset);
+    let total = metrics::total_system_memory();
+    // maxmemory is an unsigned long long in Redis; CONFIG SET may make it exceed i64.
+    let maxmemory: u64 = params.text("maxmemory").parse().unwrap_or(0);
+    let _ = write!(
+        w,
+        "# Memory\r\n\
+         used_memory:{used}\r\n\
+         used_memory_human:{}\r\n\
+         used_memory_rss:{rss}\r\n\
+         used_memory_rss_human:{}\r\n\
+         used_memory_peak:{peak}\r\n\
+         used_memory_peak_human:{}\r\n\
+         used_memory_peak_perc:{:.2}%\r\n\
+         used_memory_overhead:{overhead}\r\n\
+         used_memory_startup:0\r\n\
+         used_memory_dataset:{dataset}\r\n\
+         used_memory_dataset_perc:{:.2}%\r\n\
+         allocator_allocated:{used}\r\n\
+         allocator_active:{used}\r\n\
+         allocator_resident:{rss}\r\n\
+         total_system_memory:{total}\r\n\
+         total_system_memory_human:{}\r\n\
+         used_memory_lua:0\r\n\
+         used_memory_vm_eval:0\r\n\
+         used_memory_lua_human:0B\r\n\
+         used_memory_scripts_eval:0\r\n\
+         number_of_cached_scripts:0\r\n\
+         number_of_functions:0\r\n\
+         number_of_libraries:0\r\n\
+         used_memory_vm_functions:0\r\n\
+         used_memory_vm_total:0\r\n\
+         used_memory_vm_total_human:0B\r\n\
+         used_memory_functions:0\r\n\
+         used_memory_scripts:0\r\n\
+         used_memory_scripts_human:0B\r\n\
+         maxmemory:{maxmemory}\r\n\
+         maxmemory_human:{}\r\n\
+         maxmemory_policy:{}\r\n\
+         allocator_frag_ratio:1.00\r\n\
+         allocator_frag_bytes:0\r\n\
+         allocator_rss_ratio:{:.2}\r\n\
+         allocator_rss_bytes:{}\r\n\
+         rss_overhead_ratio:1.00\r\n\
+         rss_overhead_bytes:0\r\n\
+         mem_fragmentation_ratio:{:.2}\r\n\
+         mem_fragmentation_bytes:{}\r\n\
+         mem_not_counted_for_evict:0\r\n\
+         mem_replication_backlog:0\r\n\
+         mem_total_replication_buffers:0\r\n\
+         mem_clients_slaves:0\r\n\
+         mem_clients_normal:0\r\n\
+         mem_cluster_links:0\r\n\
+         mem_aof_buffer:0\r\n\
+         mem_allocator:libc\r\n\
+         active_defrag_running:0\r\n\
+         lazyfree_pending_objects:0\r\n\
+         lazyfreed_objects:0\r\n",
+        human_bytes(used),
+        human_bytes(rss),
+        human_bytes(peak),
+        ratio(used, peak) * 100.0,
+        ratio(dataset, used) * 100.0,
+        human_bytes(total),
+        human_bytes(usize::try_from(maxmemory).unwrap_or(usize::MAX)),
+        params.text("maxmemory-policy"),
+        ratio(rss, used),
+        rss as i64 - used as i64,
+        ratio(rss, used),
+        rss as i64 - used as i64,
+    );
 }
