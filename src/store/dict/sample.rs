@@ -167,5 +167,4 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         }
         nr_visited
     }
-
 }

@@ -70,7 +70,11 @@ impl<K, V> Table<K, V> {
         std::iter::successors(self.buckets[idx].as_deref(), |e| e.next.as_deref())
     }
 
-    pub(super) fn push_front(&mut self, idx: usize, mut entry: Box<Entry<K, V>>) -> &mut Entry<K, V> {
+    pub(super) fn push_front(
+        &mut self,
+        idx: usize,
+        mut entry: Box<Entry<K, V>>,
+    ) -> &mut Entry<K, V> {
         entry.next = self.buckets[idx].take();
         self.used += 1;
         self.buckets[idx].insert(entry)
@@ -166,4 +170,3 @@ impl<K, V> Drop for Table<K, V> {
         }
     }
 }
-
