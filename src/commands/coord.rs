@@ -53,6 +53,7 @@ pub async fn run(
         CoordOp::RenameNx => keys::rename(core, sess.db, &args, true).await,
         CoordOp::Copy => keys::copy(core, sess.db, &args).await,
         CoordOp::MSetNx => strings::msetnx(core, sess.db, &args).await,
+        CoordOp::Object => keys::object_coord(core, sess.db, &args).await,
         CoordOp::Multi => transactions::multi(sess),
         CoordOp::Exec => transactions::exec(core, sess).await,
         CoordOp::Discard => transactions::discard(core, sess).await,

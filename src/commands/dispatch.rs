@@ -167,25 +167,41 @@ fn merge_parts(
 
 /// Redis 7's text for an unknown command: name and up to ~128 bytes of arguments, quoted.
 pub fn unknown_command(args: &[Bytes]) -> Reply {
-    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
-    let mut listed = String::new();
+    // Redis formats with %s: each argument is cut at its first NUL and echoed as raw bytes.
+    let c_str = |b: &[u8]| -> Vec<u8> { b.split(|&c| c == 0).next().unwrap_or(b).to_vec() };
+    let mut text = b"ERR unknown command '".to_vec();
+    let name = c_str(&args[0]);
+    text.extend_from_slice(&name[..name.len().min(128)]);
+    text.extend_from_slice(b"', with args beginning with: ");
+    let mut listed = 0usize;
     for a in &args[1..] {
-        if listed.len() >= 128 {
+        if listed >= 128 {
             break;
         }
-        let room = 128 - listed.len();
-        let a = String::from_utf8_lossy(&a[..a.len().min(room)]);
-        listed.push_str(&format!("'{a}' "));
+        let a = c_str(a);
+        let take = a.len().min(128 - listed);
+        text.push(b'\'');
+        text.extend_from_slice(&a[..take]);
+        text.extend_from_slice(b"' ");
+        listed += take + 3;
     }
-    Reply::error(format!(
-        "ERR unknown command '{name}', with args beginning with: {listed}"
-    ))
+    Reply::Error(Bytes::from(text))
 }
 
 pub fn wrong_arity(name: &str) -> Reply {
     Reply::error(format!(
         "ERR wrong number of arguments for '{name}' command"
     ))
+}
+
+/// Commands whose keys come with values (MSET: key value [key value ...]) need whole groups;
+/// checked before a split so a malformed command changes nothing on any shard.
+fn complete_key_groups(spec: &CommandSpec, argc: usize) -> bool {
+    if spec.key_step <= 1 || spec.last_key >= 0 || spec.first_key <= 0 {
+        return true;
+    }
+    let tail = argc as i64 - spec.first_key as i64;
+    tail >= 0 && tail % spec.key_step as i64 == 0
 }
 
 /// What the dispatcher decided for one request.
@@ -202,7 +218,7 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
         stats.record_rejected(None, &r);
         return Route::Ready(r);
     };
-    let refusal = if !spec.arity_ok(args.len()) {
+    let refusal = if !spec.arity_ok(args.len()) || !complete_key_groups(spec, args.len()) {
         Some(wrong_arity(spec.name))
     } else if !sess.authenticated && !spec.has(flag::NO_AUTH) {
         Some(Reply::error("NOAUTH Authentication required."))

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::commands::exec::{CoordOp, ExecCtx};
 use crate::commands::spec::{CommandSpec, Exec, Merge, flag::*};
-use crate::commands::strings::{not_integer, syntax_error};
+use crate::commands::strings::{c_str, not_integer, syntax_error};
 use crate::core::Core;
 use crate::protocol::Reply;
 use crate::shard::{Shard, shard_for_key};
@@ -61,7 +61,9 @@ pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("move", 3, WRITE | FAST, (1, 1, 1), Exec::Shard(move_))
         .acl(&["keyspace", "write", "fast"])
         .doc("generic", "1.0.0", "Move a key to another database", "O(1)"),
-    CommandSpec::new("object", -2, 0, (2, 2, 1), Exec::Shard(object))
+    // A container: Redis gives OBJECT itself no key positions (its subcommands carry them),
+    // so it is routed by hand to the shard of the subcommand's key.
+    CommandSpec::new("object", -2, 0, (0, 0, 0), Exec::Coord(CoordOp::Object))
         .acl(&["slow"])
         .doc("generic", "2.2.3", "A container for object introspection commands", "Depends on subcommand."),
     CommandSpec::new("keys", 2, READONLY, (0, 0, 0), Exec::Coord(CoordOp::Keys))
@@ -96,9 +98,10 @@ fn del(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     Reply::Integer(n)
 }
 
-/// EXISTS counts a key once per mention, as Redis does (EXISTS k k → 2).
+/// EXISTS counts a key once per mention, as Redis does (EXISTS k k → 2). Like Redis it looks
+/// keys up for reading, so hits and misses count.
 fn exists(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    Reply::Integer(args[1..].iter().filter(|k| ctx.exists(k)).count() as i64)
+    Reply::Integer(args[1..].iter().filter(|k| ctx.read(k).is_some()).count() as i64)
 }
 
 fn touch(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
@@ -106,11 +109,61 @@ fn touch(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn type_(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    let name = ctx.write(&args[1]).map_or("none", |v| v.type_name());
+    let name = ctx.read(&args[1]).map_or("none", |v| v.type_name());
     Reply::Status(Bytes::from_static(name.as_bytes()))
 }
 
-/// EXPIRE and friends: `unit_ms` converts the argument, `relative` adds now.
+/// An error reply whose text embeds client bytes as Redis's `%s` does: up to the first NUL,
+/// byte for byte (no UTF-8 replacement).
+fn error_with(prefix: &str, arg: &[u8], suffix: &str) -> Reply {
+    let mut text = Vec::with_capacity(prefix.len() + arg.len() + suffix.len());
+    text.extend_from_slice(prefix.as_bytes());
+    text.extend_from_slice(c_str(arg));
+    text.extend_from_slice(suffix.as_bytes());
+    Reply::Error(Bytes::from(text))
+}
+
+/// EXPIRE's NX / XX / GT / LT, parsed and checked for conflicts as Redis's
+/// `parseExtendedExpireArgumentsOrReply` does, before the time argument is looked at.
+#[derive(Default)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+fn parse_expire_flags(opts: &[Bytes]) -> Result<ExpireFlags, Reply> {
+    let mut f = ExpireFlags::default();
+    for a in opts {
+        let opt = c_str(a);
+        if opt.eq_ignore_ascii_case(b"NX") {
+            f.nx = true;
+        } else if opt.eq_ignore_ascii_case(b"XX") {
+            f.xx = true;
+        } else if opt.eq_ignore_ascii_case(b"GT") {
+            f.gt = true;
+        } else if opt.eq_ignore_ascii_case(b"LT") {
+            f.lt = true;
+        } else {
+            return Err(error_with("ERR Unsupported option ", a, ""));
+        }
+    }
+    if f.nx && (f.xx || f.gt || f.lt) {
+        return Err(Reply::error(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if f.gt && f.lt {
+        return Err(Reply::error(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(f)
+}
+
+/// EXPIRE and friends: `unit_ms` converts the argument, `relative` adds now. Order of checks
+/// as in Redis's `expireGenericCommand`: options, time argument, key, then NX/XX/GT/LT.
 fn expire_generic(
     ctx: &mut ExecCtx<'_>,
     args: &[Bytes],
@@ -118,32 +171,13 @@ fn expire_generic(
     relative: bool,
     cmd: &str,
 ) -> Reply {
+    let flags = match parse_expire_flags(&args[3..]) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     let Some(v) = parse_i64(&args[2]) else {
         return not_integer();
     };
-    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for a in &args[3..] {
-        if a.eq_ignore_ascii_case(b"NX") {
-            nx = true;
-        } else if a.eq_ignore_ascii_case(b"XX") {
-            xx = true;
-        } else if a.eq_ignore_ascii_case(b"GT") {
-            gt = true;
-        } else if a.eq_ignore_ascii_case(b"LT") {
-            lt = true;
-        } else {
-            return Reply::error(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(a)
-            ));
-        }
-    }
-    if nx && (xx || gt || lt) {
-        return Reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
-    }
-    if gt && lt {
-        return Reply::error("ERR GT and LT options at the same time are not compatible");
-    }
     let invalid = || Reply::error(format!("ERR invalid expire time in '{cmd}' command"));
     let Some(mut when) = v.checked_mul(unit_ms) else {
         return invalid();
@@ -156,13 +190,16 @@ fn expire_generic(
     }
     let now = ctx.now_ms;
     let key = &args[1];
-    let Some(current) = ctx.db().deadline(key, now) else {
+    if !ctx.exists(key) {
         return Reply::Integer(0);
-    };
+    }
+    let current = ctx.db().deadline(key, now).flatten();
     let refused = match current {
-        Some(cur) => nx || (gt && when <= cur as i64) || (lt && when >= cur as i64),
+        Some(cur) => {
+            flags.nx || (flags.gt && when <= cur as i64) || (flags.lt && when >= cur as i64)
+        }
         // No TTL counts as an infinite one: GT never beats it, LT always does.
-        None => xx || gt,
+        None => flags.xx || flags.gt,
     };
     if refused {
         return Reply::Integer(0);
@@ -216,7 +253,10 @@ fn pttl(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn expiretime(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    ttl_generic(ctx, &args[1], |at, _| (at / 1000) as i64)
+    // Rounded to the nearest second, as Redis's ttlGenericCommand does for every seconds reply.
+    ttl_generic(ctx, &args[1], |at, _| {
+        (at.saturating_add(500) / 1000) as i64
+    })
 }
 
 fn pexpiretime(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
@@ -230,19 +270,24 @@ fn persist(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     Reply::Integer(ctx.db().persist(&args[1]) as i64)
 }
 
-fn parse_db_index(ctx: &ExecCtx<'_>, arg: &[u8]) -> Result<usize, Reply> {
-    match parse_i64(arg) {
-        None => Err(not_integer()),
-        Some(n) if n < 0 || n as usize >= ctx.shard.dbs.len() => {
-            Err(Reply::error("ERR DB index is out of range"))
-        }
-        Some(n) => Ok(n as usize),
+/// A database index argument as Redis reads it (`getIntFromObjectOrReply`, then `selectDb`):
+/// not an integer, outside C `int`, or not an existing database are three different errors.
+fn parse_db_index(arg: &[u8], databases: usize) -> Result<usize, Reply> {
+    let n = parse_i64(arg).ok_or_else(not_integer)?;
+    if i32::try_from(n).is_err() {
+        return Err(Reply::error(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
     }
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n < databases)
+        .ok_or_else(|| Reply::error("ERR DB index is out of range"))
 }
 
 /// MOVE key db: the key keeps its slot, so both databases live on this shard.
 fn move_(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    let target = match parse_db_index(ctx, &args[2]) {
+    let target = match parse_db_index(&args[2], ctx.shard.dbs.len()) {
         Ok(t) => t,
         Err(e) => return e,
     };
@@ -261,37 +306,84 @@ fn move_(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     Reply::Integer(1)
 }
 
+/// Redis 7.0's `OBJECT HELP`, line for line.
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Redis shares one object for each integer in 0..10000 (`OBJ_SHARED_INTEGERS`) unless an LRU
+/// or LFU eviction policy with a memory limit needs per-object access data; a shared object's
+/// refcount reads as `OBJ_SHARED_REFCOUNT` (INT_MAX).
+fn refcount(value: &Value) -> i64 {
+    const SHARED_INTEGERS: i64 = 10_000;
+    const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+    let small_int = match value {
+        Value::Str(b) => {
+            value.encoding() == "int"
+                && parse_i64(b).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    };
+    let shared_allowed = Core::current().is_none_or(|core| {
+        let params = core.params.borrow();
+        let policy = params.text("maxmemory-policy");
+        params.int("maxmemory") == 0 || !(policy.ends_with("-lru") || policy.ends_with("-lfu"))
+    });
+    if small_int && shared_allowed {
+        SHARED_REFCOUNT
+    } else {
+        1
+    }
+}
+
+/// OBJECT ENCODING | REFCOUNT | FREQ | HELP. Keys are looked up for reading, as Redis does
+/// (hits and misses count). IDLETIME needs per-key access times the store does not keep yet.
+/// OBJECT <subcommand> [key]: runs on the shard that owns the key (or locally for HELP).
+pub async fn object_coord(core: &Core, db: usize, args: &[Bytes]) -> Reply {
+    let shard = match args.get(2) {
+        Some(key) => shard_for_key(key, core.nr_shards()),
+        None => core.router.shard_id(),
+    };
+    let args = args.to_vec();
+    core.router
+        .run_on(shard, move |s| object(&mut ExecCtx::new(s, db), &args))
+        .await
+        .unwrap_or_else(|| Reply::error("ERR shard unavailable"))
+}
+
 fn object(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match (sub.as_str(), args.len()) {
         ("help", 2) => Reply::Array(
-            [
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "    Return the kind of internal representation used in order to store the value",
-                "    associated with a <key>.",
-                "FREQ <key>",
-                "    Return the access logarithmic counter of a <key>. The maxmemory policy",
-                "    must be set to one of the LFU policies.",
-                "REFCOUNT <key>",
-                "    Return the number of references of the value associated with the specified",
-                "    <key>.",
-                "HELP",
-                "    Print this help.",
-            ]
-            .iter()
-            .map(|l| Reply::Status(Bytes::from_static(l.as_bytes())))
-            .collect(),
+            OBJECT_HELP
+                .iter()
+                .map(|l| Reply::Status(Bytes::from_static(l.as_bytes())))
+                .collect(),
         ),
-        ("encoding", 3) => match ctx.write(&args[2]) {
+        ("encoding", 3) => match ctx.read(&args[2]) {
             Some(v) => Reply::Bulk(Bytes::from_static(v.encoding().as_bytes())),
             None => Reply::Nil,
         },
-        ("refcount", 3) => match ctx.write(&args[2]) {
-            Some(_) => Reply::Integer(1),
+        ("refcount", 3) => match ctx.read(&args[2]) {
+            Some(v) => Reply::Integer(refcount(v)),
             None => Reply::Nil,
         },
-        ("freq", 3) => match ctx.write(&args[2]) {
+        ("freq", 3) => match ctx.read(&args[2]) {
             Some(_) => Reply::error(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ),
@@ -300,10 +392,10 @@ fn object(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
         ("help" | "encoding" | "refcount" | "freq", _) => Reply::error(format!(
             "ERR wrong number of arguments for 'object|{sub}' command"
         )),
-        _ => Reply::error(format!(
-            "ERR unknown subcommand '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(&args[1])
-        )),
+        _ => {
+            let shown = &c_str(&args[1])[..c_str(&args[1]).len().min(128)];
+            error_with("ERR unknown subcommand '", shown, "'. Try OBJECT HELP.")
+        }
     }
 }
 
@@ -335,92 +427,159 @@ pub async fn keys(core: &Core, db: usize, args: &[Bytes]) -> Reply {
     )
 }
 
-/// One SCAN step on one shard: (next inner cursor, keys).
+/// What one SCAN step on one shard produced.
+struct ScanStep {
+    /// The shard's next inner cursor; 0 when the shard is done.
+    next: u64,
+    keys: Vec<Bytes>,
+    /// Keys visited before filtering: Redis stops a call after COUNT of them.
+    visited: usize,
+}
+
+/// One SCAN step on one shard, as Redis's `scanGenericCommand` does it: visit buckets until
+/// `count` keys were seen (or 10×count buckets), then filter by pattern, then by type (a read
+/// lookup per key, counted as a hit), then drop keys past their deadline, deleting them.
 fn scan_shard(
-    shard: &Shard,
+    shard: &mut Shard,
     db: usize,
     mut cursor: u64,
     count: usize,
     pattern: Option<&[u8]>,
-    type_name: Option<&str>,
-) -> (u64, Vec<Bytes>) {
-    let d = &shard.dbs[db];
+    type_name: Option<&[u8]>,
+) -> ScanStep {
     let now = crate::util::now_ms();
-    let mut out = Vec::new();
+    let mut seen: Vec<(Bytes, &'static str)> = Vec::new();
+    let d = &shard.dbs[db];
     let mut budget = count.saturating_mul(10).max(1);
     loop {
-        cursor = d.keys().scan(cursor, |k, v| {
-            let live = d.expires().get(&k[..]).is_none_or(|&at| at > now);
-            let pat_ok = pattern.is_none_or(|p| glob_match(p, k, false));
-            let type_ok = type_name.is_none_or(|t| t.eq_ignore_ascii_case(v.type_name()));
-            if live && pat_ok && type_ok {
-                out.push(k.clone());
-            }
-        });
+        cursor = d
+            .keys()
+            .scan(cursor, |k, v| seen.push((k.clone(), v.type_name())));
         budget -= 1;
-        if cursor == 0 || budget == 0 || out.len() >= count {
+        if cursor == 0 || budget == 0 || seen.len() >= count {
             break;
         }
     }
-    (cursor, out)
+    let visited = seen.len();
+    let mut keys = Vec::with_capacity(seen.len());
+    for (k, type_of) in seen {
+        if pattern.is_some_and(|p| !glob_match(p, &k, false)) {
+            continue;
+        }
+        let expired = shard.dbs[db]
+            .expires()
+            .get(&k[..])
+            .is_some_and(|&at| at <= now);
+        if expired {
+            shard.dbs[db].remove(&k);
+            shard.stats.expired_keys += 1;
+        }
+        if let Some(t) = type_name {
+            if expired {
+                shard.stats.keyspace_misses += 1;
+            } else {
+                shard.stats.keyspace_hits += 1;
+            }
+            if !t.eq_ignore_ascii_case(type_of.as_bytes()) {
+                continue;
+            }
+        }
+        if !expired {
+            keys.push(k);
+        }
+    }
+    ScanStep {
+        next: cursor,
+        keys,
+        visited,
+    }
+}
+
+/// A SCAN cursor read as Redis reads it, with `strtoul` on the argument as a C string: an
+/// optional sign (a negative value wraps), digits that fit in 64 bits, nothing else; the empty
+/// string is cursor 0.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let text = c_str(arg);
+    if text.is_empty() {
+        return Some(0);
+    }
+    let (negative, digits) = match text[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor packs the shard in its
-/// low part: `inner * nr_shards + shard`. Each call scans one shard; when it finishes, the
-/// cursor moves to the next shard, and 0 is returned after the last.
+/// low part: `inner * nr_shards + shard`. A call scans from the cursor's shard; when that shard
+/// is done and fewer than COUNT keys were visited, it goes on with the next shard, so a small
+/// keyspace comes back in one call with cursor 0, as from Redis.
 pub async fn scan(core: &Core, db: usize, args: &[Bytes]) -> Reply {
-    let Some(cursor) = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    else {
+    let Some(cursor) = parse_cursor(&args[1]) else {
         return Reply::error("ERR invalid cursor");
     };
     let mut count = 10usize;
     let mut pattern: Option<Bytes> = None;
-    let mut type_name: Option<String> = None;
+    let mut type_name: Option<Bytes> = None;
     let mut i = 2;
     while i < args.len() {
         let has = i + 1 < args.len();
-        if args[i].eq_ignore_ascii_case(b"COUNT") && has {
+        let opt = c_str(&args[i]);
+        if opt.eq_ignore_ascii_case(b"COUNT") && has {
             match parse_i64(&args[i + 1]) {
-                Some(c) if c >= 1 => count = c as usize,
+                Some(c) if c >= 1 => count = usize::try_from(c).unwrap_or(usize::MAX),
                 Some(_) => return syntax_error(),
                 None => return not_integer(),
             }
-        } else if args[i].eq_ignore_ascii_case(b"MATCH") && has {
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && has {
             pattern = Some(args[i + 1].clone()).filter(|p| &p[..] != b"*");
-        } else if args[i].eq_ignore_ascii_case(b"TYPE") && has {
-            type_name = Some(String::from_utf8_lossy(&args[i + 1]).into_owned());
+        } else if opt.eq_ignore_ascii_case(b"TYPE") && has {
+            type_name = Some(Bytes::copy_from_slice(c_str(&args[i + 1])));
         } else {
             return syntax_error();
         }
         i += 2;
     }
     let n = core.nr_shards() as u64;
-    let (shard, inner) = ((cursor % n) as usize, cursor / n);
-    let (next_inner, keys) = core
-        .router
-        .run_on(shard, move |s| {
-            scan_shard(
-                s,
-                db,
-                inner,
-                count,
-                pattern.as_deref(),
-                type_name.as_deref(),
-            )
-        })
-        .await
-        .unwrap_or((0, Vec::new()));
-    let next = if next_inner != 0 {
-        next_inner
-            .checked_mul(n)
-            .and_then(|c| c.checked_add(shard as u64))
-            .unwrap_or(0)
-    } else if (shard as u64) + 1 < n {
-        shard as u64 + 1
-    } else {
-        0
+    let (mut shard, mut inner) = (cursor % n, cursor / n);
+    let mut keys = Vec::new();
+    let mut visited = 0usize;
+    let next = loop {
+        let (pattern, type_name) = (pattern.clone(), type_name.clone());
+        let want = count.saturating_sub(visited).max(1);
+        let step = core
+            .router
+            .run_on(shard as usize, move |s| {
+                scan_shard(s, db, inner, want, pattern.as_deref(), type_name.as_deref())
+            })
+            .await;
+        let Some(step) = step else {
+            return Reply::error("ERR shard unavailable");
+        };
+        keys.extend(step.keys);
+        visited += step.visited;
+        if step.next != 0 {
+            // Inner cursors stay below the shard's table size, so this cannot overflow.
+            break step.next.saturating_mul(n).saturating_add(shard);
+        }
+        if shard + 1 == n {
+            break 0;
+        }
+        (shard, inner) = (shard + 1, 0);
+        if visited >= count {
+            break shard;
+        }
     };
     Reply::Array(vec![
         Reply::Bulk(Bytes::from(next.to_string())),
@@ -429,7 +588,8 @@ pub async fn scan(core: &Core, db: usize, args: &[Bytes]) -> Reply {
 }
 
 /// RANDOMKEY: each shard offers its size and one random live key; one is picked with
-/// probability proportional to the shard's size.
+/// probability proportional to the shard's size. Keys found past their deadline on the way
+/// are deleted and counted as expired, as Redis's `dbRandomKey` does.
 pub async fn randomkey(core: &Core, db: usize) -> Reply {
     let offers = core
         .router
@@ -453,6 +613,7 @@ pub async fn randomkey(core: &Core, db: usize) -> Reply {
                             .is_some_and(|&at| at <= now) =>
                     {
                         shard.dbs[db].remove(&k);
+                        shard.stats.expired_keys += 1;
                     }
                     other => {
                         key = other;
@@ -482,94 +643,116 @@ pub async fn randomkey(core: &Core, db: usize) -> Reply {
     Reply::Nil
 }
 
+/// Where RENAME's first step found the source.
+enum Taken {
+    NoSuchKey,
+    /// RENAMENX with an existing destination (same shard only).
+    DestinationExists,
+    Moved,
+}
+
 /// RENAME / RENAMENX. Same shard: one atomic step there. Different shards: take the value
 /// from the source shard, then store it on the destination shard; RENAMENX puts the value
 /// back if the destination appeared in between (docs/ARCHITECTURE.md, multi-shard commands).
+/// Every lookup goes through [`ExecCtx`] so lazy expiry counts like Redis's lookupKeyWrite.
 pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
     let (src, dst) = (args[1].clone(), args[2].clone());
     let n = core.nr_shards();
     let (ss, ds) = (shard_for_key(&src, n), shard_for_key(&dst, n));
-    let no_such_key = || Reply::error("ERR no such key");
+    let done = |moved: bool| {
+        if nx {
+            Reply::Integer(moved as i64)
+        } else {
+            Reply::ok()
+        }
+    };
     if ss == ds {
         let r = core
             .router
             .run_on(ss, move |shard| {
-                let now = crate::util::now_ms();
-                let d = &mut shard.dbs[db];
-                if !d.contains(&src, now) {
-                    return Err(());
+                let mut ctx = ExecCtx::new(shard, db);
+                if !ctx.exists(&src) {
+                    return Taken::NoSuchKey;
                 }
                 if src == dst {
-                    return Ok(!nx);
+                    return Taken::DestinationExists;
                 }
-                if nx && d.contains(&dst, now) {
-                    return Ok(false);
+                if ctx.exists(&dst) && nx {
+                    return Taken::DestinationExists;
                 }
-                if let Some((v, at)) = d.take(&src, now) {
-                    d.insert(&dst, v, at);
+                let now = ctx.now_ms;
+                if let Some((v, at)) = ctx.db().take(&src, now) {
+                    ctx.db().insert(&dst, v, at);
                 }
-                Ok(true)
+                Taken::Moved
             })
             .await;
         return match r {
-            Some(Ok(done)) if nx => Reply::Integer(done as i64),
-            Some(Ok(_)) => Reply::ok(),
-            _ => no_such_key(),
+            Some(Taken::Moved) => done(true),
+            Some(Taken::DestinationExists) => done(false),
+            Some(Taken::NoSuchKey) => no_such_key(),
+            None => Reply::error("ERR shard unavailable"),
         };
     }
     if nx {
+        // Check first, so the usual refusal never hides the source between the two steps.
         let d2 = dst.clone();
-        let s2 = src.clone();
-        let src_exists = core
-            .router
-            .run_on(ss, move |s| s.dbs[db].contains(&s2, crate::util::now_ms()))
-            .await;
-        if src_exists != Some(true) {
-            return no_such_key();
-        }
         let dst_exists = core
             .router
-            .run_on(ds, move |s| s.dbs[db].contains(&d2, crate::util::now_ms()))
+            .run_on(ds, move |s| ExecCtx::new(s, db).exists(&d2))
             .await;
-        if dst_exists != Some(false) {
-            return Reply::Integer(0);
+        match dst_exists {
+            Some(false) => {}
+            Some(true) => {
+                let s2 = src.clone();
+                let src_exists = core
+                    .router
+                    .run_on(ss, move |s| ExecCtx::new(s, db).exists(&s2))
+                    .await;
+                return if src_exists == Some(true) {
+                    Reply::Integer(0)
+                } else {
+                    no_such_key()
+                };
+            }
+            None => return Reply::error("ERR shard unavailable"),
         }
     }
     let s2 = src.clone();
-    let Some(Some((value, at))) = core
+    let taken = core
         .router
-        .run_on(ss, move |s| s.dbs[db].take(&s2, crate::util::now_ms()))
-        .await
-    else {
+        .run_on(ss, move |s| {
+            let mut ctx = ExecCtx::new(s, db);
+            if !ctx.exists(&s2) {
+                return None;
+            }
+            let now = ctx.now_ms;
+            ctx.db().take(&s2, now)
+        })
+        .await;
+    let Some(Some((value, at))) = taken else {
         return no_such_key();
     };
-    let d2 = dst.clone();
     let placed = core
         .router
         .run_on(ds, move |s| {
-            let d = &mut s.dbs[db];
-            if nx && d.contains(&d2, crate::util::now_ms()) {
+            let mut ctx = ExecCtx::new(s, db);
+            if ctx.exists(&dst) && nx {
                 return Some((value, at));
             }
-            d.insert(&d2, value, at);
+            ctx.db().insert(&dst, value, at);
             None
         })
         .await;
     match placed {
-        Some(None) => {
-            if nx {
-                Reply::Integer(1)
-            } else {
-                Reply::ok()
-            }
-        }
+        Some(None) => done(true),
         Some(Some((value, at))) => {
-            // The destination appeared meanwhile: give the source its value back.
+            // RENAMENX and the destination exists: give the source its value back.
             core.router
                 .run_on(ss, move |s| {
-                    let now = crate::util::now_ms();
-                    if !s.dbs[db].contains(&src, now) {
-                        s.dbs[db].insert(&src, value, at);
+                    let mut ctx = ExecCtx::new(s, db);
+                    if !ctx.exists(&src) {
+                        ctx.db().insert(&src, value, at);
                     }
                 })
                 .await;
@@ -579,21 +762,24 @@ pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
     }
 }
 
-/// COPY source destination [DB destination-db] [REPLACE]
+fn no_such_key() -> Reply {
+    Reply::error("ERR no such key")
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]. The source is looked up for reading
+/// (hits and misses count), the destination for writing, as in Redis's `copyCommand`.
 pub async fn copy(core: &Core, db: usize, args: &[Bytes]) -> Reply {
     let mut dst_db = db;
     let mut replace = false;
     let mut i = 3;
     while i < args.len() {
-        if args[i].eq_ignore_ascii_case(b"REPLACE") {
+        let opt = c_str(&args[i]);
+        if opt.eq_ignore_ascii_case(b"REPLACE") {
             replace = true;
-        } else if args[i].eq_ignore_ascii_case(b"DB") && i + 1 < args.len() {
-            match parse_i64(&args[i + 1]) {
-                None => return not_integer(),
-                Some(n) if n < 0 || n as usize >= core.config.databases => {
-                    return Reply::error("ERR DB index is out of range");
-                }
-                Some(n) => dst_db = n as usize,
+        } else if opt.eq_ignore_ascii_case(b"DB") && i + 1 < args.len() {
+            match parse_db_index(&args[i + 1], core.config.databases) {
+                Ok(n) => dst_db = n,
+                Err(e) => return e,
             }
             i += 1;
         } else {
@@ -608,19 +794,18 @@ pub async fn copy(core: &Core, db: usize, args: &[Bytes]) -> Reply {
     let n = core.nr_shards();
     let (ss, ds) = (shard_for_key(&src, n), shard_for_key(&dst, n));
     let read = move |s: &mut Shard| -> Option<(Value, Option<u64>)> {
-        let now = crate::util::now_ms();
-        let d = &mut s.dbs[db];
-        let v = d.lookup(&src, now).0.cloned()?;
-        let at = d.deadline(&src, now).flatten();
+        let mut ctx = ExecCtx::new(s, db);
+        let v = ctx.read(&src)?.clone();
+        let now = ctx.now_ms;
+        let at = ctx.db().deadline(&src, now).flatten();
         Some((v, at))
     };
     let write = move |s: &mut Shard, v: Value, at: Option<u64>| -> bool {
-        let now = crate::util::now_ms();
-        let d = &mut s.dbs[dst_db];
-        if !replace && d.contains(&dst, now) {
+        let mut ctx = ExecCtx::new(s, dst_db);
+        if ctx.exists(&dst) && !replace {
             return false;
         }
-        d.insert(&dst, v, at);
+        ctx.db().insert(&dst, v, at);
         true
     };
     let done = if ss == ds {

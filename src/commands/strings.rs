@@ -10,9 +10,12 @@ use crate::commands::exec::{CoordOp, ExecCtx};
 use crate::commands::spec::{CommandSpec, Exec, Merge, flag::*};
 use crate::core::Core;
 use crate::protocol::Reply;
-use crate::protocol::double::{format_incrbyfloat, parse_double};
 use crate::store::Value;
 use crate::util::parse_i64;
+
+mod long_double;
+
+use long_double::{LongDouble, Operand};
 
 pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, READONLY | FAST, (1, 1, 1), Exec::Shard(get))
@@ -169,64 +172,151 @@ pub fn store(ctx: &mut ExecCtx<'_>, key: &[u8], value: Value, ttl: Ttl) {
     }
 }
 
-/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ts-ms | KEEPTTL]
-fn set(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    let (mut nx, mut xx, mut get_old) = (false, false, false);
-    let mut ttl = Ttl::Clear;
-    let mut ttl_given = false;
-    let mut i = 3;
-    while i < args.len() {
-        let a = &args[i];
-        let has_next = i + 1 < args.len();
-        if a.eq_ignore_ascii_case(b"NX") && !xx {
-            nx = true;
-        } else if a.eq_ignore_ascii_case(b"XX") && !nx {
-            xx = true;
-        } else if a.eq_ignore_ascii_case(b"GET") {
-            get_old = true;
-        } else if a.eq_ignore_ascii_case(b"KEEPTTL") && !ttl_given {
-            ttl = Ttl::Keep;
-            ttl_given = true;
-        } else if !ttl_given && has_next {
-            let (unit, relative) = if a.eq_ignore_ascii_case(b"EX") {
-                (1000, true)
-            } else if a.eq_ignore_ascii_case(b"PX") {
-                (1, true)
-            } else if a.eq_ignore_ascii_case(b"EXAT") {
-                (1000, false)
-            } else if a.eq_ignore_ascii_case(b"PXAT") {
-                (1, false)
-            } else {
-                return syntax_error();
-            };
-            match deadline_from(&args[i + 1], unit, relative, ctx.now_ms, "set") {
-                Ok(at) => ttl = Ttl::At(at),
-                Err(e) => return e,
-            }
-            ttl_given = true;
-            i += 1;
-        } else {
-            return syntax_error();
-        }
-        i += 1;
+/// The bytes of an argument up to its first NUL: what Redis's `strcasecmp` and `%s` see when
+/// they treat an argument as a C string (option names, names echoed in error messages).
+pub fn c_str(arg: &[u8]) -> &[u8] {
+    arg.iter()
+        .position(|&b| b == 0)
+        .map_or(arg, |nul| &arg[..nul])
+}
+
+/// Which of the two commands sharing Redis's `parseExtendedStringArgumentsOrReply` is parsing.
+#[derive(Clone, Copy, PartialEq)]
+enum ExtCmd {
+    Set,
+    GetEx,
+}
+
+/// The four ways SET and GETEX take an expiry.
+#[derive(Clone, Copy, PartialEq)]
+enum ExpireKind {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+impl ExpireKind {
+    fn from_option(opt: &[u8]) -> Option<ExpireKind> {
+        [
+            (&b"EX"[..], ExpireKind::Ex),
+            (b"PX", ExpireKind::Px),
+            (b"EXAT", ExpireKind::ExAt),
+            (b"PXAT", ExpireKind::PxAt),
+        ]
+        .into_iter()
+        .find(|(name, _)| opt.eq_ignore_ascii_case(name))
+        .map(|(_, kind)| kind)
     }
+
+    /// (milliseconds per unit, relative to now?)
+    fn unit(self) -> (i64, bool) {
+        match self {
+            ExpireKind::Ex => (1000, true),
+            ExpireKind::Px => (1, true),
+            ExpireKind::ExAt => (1000, false),
+            ExpireKind::PxAt => (1, false),
+        }
+    }
+}
+
+/// SET's and GETEX's options, as parsed before anything is validated or looked up.
+#[derive(Default)]
+struct ExtArgs<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// The expiry option and its still unparsed value.
+    expire: Option<(ExpireKind, &'a [u8])>,
+}
+
+impl ExtArgs<'_> {
+    /// The absolute deadline the expiry option asks for, with Redis's checks
+    /// (`getExpireMillisecondsOrReply`); None without an expiry option.
+    fn deadline(&self, now_ms: u64, cmd: &str) -> Result<Option<u64>, Reply> {
+        let Some((kind, value)) = self.expire else {
+            return Ok(None);
+        };
+        let (unit_ms, relative) = kind.unit();
+        deadline_from(value, unit_ms, relative, now_ms, cmd).map(Some)
+    }
+}
+
+/// Parses `args[first..]` exactly as Redis's `parseExtendedStringArgumentsOrReply`: an option
+/// may repeat (the last expiry value wins), options that contradict one another are a syntax
+/// error, and the expiry value is not looked at yet, so `SET k v EX abc FOO` is a syntax error
+/// and `SET k v EX abc EX 10` succeeds.
+fn parse_ext_args(args: &[Bytes], first: usize, cmd: ExtCmd) -> Result<ExtArgs<'_>, Reply> {
+    let mut o = ExtArgs::default();
+    let set = cmd == ExtCmd::Set;
+    let mut j = first;
+    while j < args.len() {
+        let opt = c_str(&args[j]);
+        let next = args.get(j + 1);
+        let kind = ExpireKind::from_option(opt);
+        // An expiry excludes KEEPTTL, PERSIST and the other three expiry kinds, not itself.
+        let expire_free = |k: ExpireKind| o.expire.is_none_or(|(cur, _)| cur == k);
+        if opt.eq_ignore_ascii_case(b"NX") && !o.xx && set {
+            o.nx = true;
+        } else if opt.eq_ignore_ascii_case(b"XX") && !o.nx && set {
+            o.xx = true;
+        } else if opt.eq_ignore_ascii_case(b"GET") && set {
+            o.get = true;
+        } else if opt.eq_ignore_ascii_case(b"KEEPTTL") && !o.persist && o.expire.is_none() && set {
+            o.keepttl = true;
+        } else if opt.eq_ignore_ascii_case(b"PERSIST") && !set && o.expire.is_none() && !o.keepttl {
+            o.persist = true;
+        } else if let (Some(k), Some(value)) = (kind, next)
+            && !o.keepttl
+            && !o.persist
+            && expire_free(k)
+        {
+            o.expire = Some((k, &value[..]));
+            j += 1;
+        } else {
+            return Err(syntax_error());
+        }
+        j += 1;
+    }
+    Ok(o)
+}
+
+/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ts-ms | KEEPTTL]
+///
+/// Order of checks, as in Redis's `setGenericCommand`: options, expiry value, then (with GET)
+/// the old value's type, then NX/XX.
+fn set(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
+    let opts = match parse_ext_args(args, 3, ExtCmd::Set) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let deadline = match opts.deadline(ctx.now_ms, "set") {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     let key = &args[1];
-    let old = match write_str(ctx, key) {
-        Ok(v) => v,
-        Err(e) if get_old => return e,
-        // Without GET, SET overwrites a key of any type.
-        Err(_) => Some(Bytes::new()),
+    // With GET the old value is read like GET reads it (keyspace hits and misses count).
+    let old = if opts.get {
+        match read_str(ctx, key) {
+            Ok(v) => v,
+            Err(e) => return e,
+        }
+    } else {
+        None
     };
     let exists = old.is_some() || ctx.exists(key);
-    if (nx && exists) || (xx && !exists) {
-        return if get_old {
-            old.map_or(Reply::Nil, Reply::Bulk)
-        } else {
-            Reply::Nil
-        };
+    if (opts.nx && exists) || (opts.xx && !exists) {
+        return old.map_or(Reply::Nil, Reply::Bulk);
     }
+    let ttl = match (deadline, opts.keepttl) {
+        (Some(at), _) => Ttl::At(at),
+        (None, true) => Ttl::Keep,
+        (None, false) => Ttl::Clear,
+    };
     store(ctx, key, owned(&args[2]), ttl);
-    if get_old {
+    if opts.get {
         old.map_or(Reply::Nil, Reply::Bulk)
     } else {
         Reply::ok()
@@ -260,7 +350,8 @@ fn psetex(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn getset(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    let old = match write_str(ctx, &args[1]) {
+    // Redis reads the old value with GET's lookup, so hits and misses count.
+    let old = match read_str(ctx, &args[1]) {
         Ok(v) => v,
         Err(e) => return e,
     };
@@ -280,58 +371,36 @@ fn getdel(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 /// GETEX key [EX s | PX ms | EXAT ts | PXAT ts-ms | PERSIST]
+///
+/// As in Redis, a missing key answers nil before the expiry value is validated.
 fn getex(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    enum Change {
-        None,
-        Persist,
-        At(u64),
-    }
-    let mut change = Change::None;
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        let fresh = matches!(change, Change::None);
-        if a.eq_ignore_ascii_case(b"PERSIST") && fresh {
-            change = Change::Persist;
-        } else if fresh && i + 1 < args.len() {
-            let (unit, relative) = if a.eq_ignore_ascii_case(b"EX") {
-                (1000, true)
-            } else if a.eq_ignore_ascii_case(b"PX") {
-                (1, true)
-            } else if a.eq_ignore_ascii_case(b"EXAT") {
-                (1000, false)
-            } else if a.eq_ignore_ascii_case(b"PXAT") {
-                (1, false)
-            } else {
-                return syntax_error();
-            };
-            match deadline_from(&args[i + 1], unit, relative, ctx.now_ms, "getex") {
-                Ok(at) => change = Change::At(at),
-                Err(e) => return e,
-            }
-            i += 1;
-        } else {
-            return syntax_error();
-        }
-        i += 1;
-    }
+    let opts = match parse_ext_args(args, 2, ExtCmd::GetEx) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     let v = match read_str(ctx, &args[1]) {
         Ok(Some(v)) => v,
         Ok(None) => return Reply::Nil,
         Err(e) => return e,
     };
+    let deadline = match opts.deadline(ctx.now_ms, "getex") {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     let key = &args[1];
-    match change {
-        Change::None => {}
-        Change::Persist => {
-            ctx.db().persist(key);
-        }
-        Change::At(at) if at <= ctx.now_ms => {
+    let now = ctx.now_ms;
+    match deadline {
+        // Only EXAT/PXAT can name a past instant: the key goes at once.
+        Some(at) if at <= now => {
             ctx.db().remove(key);
         }
-        Change::At(at) => {
+        Some(at) => {
             ctx.db().set_deadline(key, at);
         }
+        None if opts.persist => {
+            ctx.db().persist(key);
+        }
+        None => {}
     }
     Reply::Bulk(v)
 }
@@ -351,7 +420,7 @@ fn mget(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn mset(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return crate::commands::dispatch::wrong_arity("mset");
     }
     for pair in args[1..].chunks(2) {
@@ -363,7 +432,7 @@ fn mset(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 /// MSETNX: set all keys only if none exists. With keys on one shard this is one atomic op; across
 /// shards it checks then sets, and a concurrent writer may slip in between (docs/ARCHITECTURE.md).
 pub async fn msetnx(core: &Core, db: usize, args: &[Bytes]) -> Reply {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return crate::commands::dispatch::wrong_arity("msetnx");
     }
     let n = core.nr_shards();
@@ -460,30 +529,42 @@ fn decrby(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     }
 }
 
+/// INCRBYFLOAT in x87 `long double` arithmetic, as Redis computes it on x86-64 (see
+/// [`long_double`]): the stored value is checked first, then the increment.
 fn incrbyfloat(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     let not_float = || Reply::error("ERR value is not a valid float");
-    let Some(delta) = parse_double(&args[2]) else {
-        return not_float();
-    };
     let cur = match write_str(ctx, &args[1]) {
-        Ok(Some(b)) => match parse_double(&b) {
+        Ok(Some(b)) => match long_double::parse(&b) {
             Some(v) => v,
             None => return not_float(),
         },
-        Ok(None) => 0.0,
+        Ok(None) => Operand::Finite(LongDouble::ZERO),
         Err(e) => return e,
     };
-    let next = cur + delta;
-    if !next.is_finite() {
+    let Some(delta) = long_double::parse(&args[2]) else {
+        return not_float();
+    };
+    let sum = match (cur, delta) {
+        (Operand::Finite(a), Operand::Finite(b)) => long_double::add(a, b),
+        _ => None,
+    };
+    let Some(sum) = sum else {
         return Reply::error("ERR increment would produce NaN or Infinity");
-    }
-    let text = Bytes::from(format_incrbyfloat(next));
+    };
+    let text = Bytes::from(long_double::format(sum));
     store(ctx, &args[1], Value::Str(text.clone()), Ttl::Keep);
     Reply::Bulk(text)
 }
 
-/// Largest string a write may build (Redis checks against proto-max-bulk-len's default).
-const MAX_STRING_BYTES: usize = 512 * 1024 * 1024;
+/// Largest string APPEND and SETRANGE may build: `proto-max-bulk-len`, read at run time like
+/// Redis's `checkStringLength` reads it, so CONFIG SET takes effect at once.
+fn max_string_bytes() -> usize {
+    const DEFAULT_BYTES: i64 = 512 * 1024 * 1024;
+    let limit = Core::current().map_or(DEFAULT_BYTES, |core| {
+        core.params.borrow().int("proto-max-bulk-len")
+    });
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
 
 fn too_big() -> Reply {
     Reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
@@ -491,11 +572,16 @@ fn too_big() -> Reply {
 
 fn append(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     let cur = match write_str(ctx, &args[1]) {
-        Ok(v) => v.unwrap_or_default(),
+        // A new key is the argument itself, which the protocol already bounded.
+        Ok(None) => {
+            store(ctx, &args[1], owned(&args[2]), Ttl::Clear);
+            return Reply::Integer(args[2].len() as i64);
+        }
+        Ok(Some(v)) => v,
         Err(e) => return e,
     };
     let total = cur.len() + args[2].len();
-    if total > MAX_STRING_BYTES {
+    if total > max_string_bytes() {
         return too_big();
     }
     let mut buf = BytesMut::with_capacity(total);
@@ -563,7 +649,7 @@ fn setrange(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     let Some(total) = offset.checked_add(value.len()) else {
         return too_big();
     };
-    if total > MAX_STRING_BYTES {
+    if total > max_string_bytes() {
         return too_big();
     }
     let cur = cur.unwrap_or_default();

@@ -71,7 +71,7 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream) {
 }
 
 async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io::Result<()> {
-    let limits = ParseLimits {
+    let mut limits = ParseLimits {
         max_inline_bytes: core.config.max_inline_bytes,
         max_bulk_bytes: core.config.proto_max_bulk_len,
         ..ParseLimits::default()
@@ -89,6 +89,8 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
         }
         NetStats::add(&core.net.total_net_input_bytes, n as u64);
         rbuf.extend_from_slice(&scratch[..n]);
+        // CONFIG SET proto-max-bulk-len applies to requests read from now on.
+        limits.max_bulk_bytes = core.params.borrow().int("proto-max-bulk-len").max(0) as usize;
         sess.handle.meta.borrow_mut().last_interaction_ms = crate::util::now_ms();
         loop {
             let mut reqs: Vec<Vec<Bytes>> = Vec::new();

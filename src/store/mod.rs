@@ -319,13 +319,16 @@ impl Db {
                 ttl_n += 1;
             }
         });
+        // Sampling may visit a key twice: count only keys actually removed.
+        let mut removed = 0;
         for k in &dead {
-            self.expires.remove(&k[..]);
-            self.keys.remove(&k[..]);
-            self.modified(k);
+            if self.expires.remove(&k[..]).is_some() {
+                self.keys.remove(&k[..]);
+                self.modified(k);
+                removed += 1;
+            }
         }
-        if ttl_n > 0 {
-            let avg = ttl_sum / ttl_n;
+        if let Some(avg) = ttl_sum.checked_div(ttl_n) {
             self.avg_ttl_ms = if self.avg_ttl_ms == 0 {
                 avg
             } else {
@@ -335,7 +338,7 @@ impl Db {
         if self.expires.is_empty() {
             self.avg_ttl_ms = 0;
         }
-        (sampled, dead.len())
+        (sampled, removed)
     }
 
     /// Approximate heap bytes held by this database, for INFO memory.
