@@ -8,6 +8,9 @@
 //! - [`commands`]: the command table (data), the pipeline dispatcher, one module per family.
 //! - [`shard`]: the only owner of mutable data; key → shard routing; the cross-core router.
 //! - [`store`]: a shard's databases: the dict with incremental rehash, values, expiry.
+//! - [`persistence`]: the per-shard append-only log: record format, manifest, recovery,
+//!   rewrite, `check-log`, behind a narrow `Storage` trait (io_uring in the server, in-memory
+//!   with crash injection in tests). Not yet wired into the server (docs/PERSISTENCE.md).
 //! - [`core`]: per-core context (router, connections, runtime parameters).
 //! - [`metrics`]: allocated bytes, RSS, CPU time.
 //! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
@@ -19,6 +22,7 @@ pub mod config;
 pub mod core;
 pub mod metrics;
 pub mod net;
+pub mod persistence;
 pub mod protocol;
 pub mod server;
 pub mod shard;

@@ -14,6 +14,15 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(corekv::config::Tool::CheckLog { fix, dir }) = &cli.command {
+        if !dir.is_dir() {
+            eprintln!("corekv check-log: {} is not a directory", dir.display());
+            std::process::exit(1);
+        }
+        let report = corekv::persistence::check_log_dir(dir, *fix);
+        print!("{report}");
+        std::process::exit(if report.is_ok() { 0 } else { 1 });
+    }
     let config = match corekv::config::Config::from_cli(cli) {
         Ok(c) => c,
         Err(e) => {

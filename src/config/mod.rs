@@ -14,6 +14,9 @@ use std::net::IpAddr;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "corekv", version, about)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Tool>,
+
     /// Address to listen on for RESP clients.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -63,6 +66,20 @@ pub struct Cli {
     /// enable-debug-command.
     #[arg(long, default_value = "no", value_parser = ["no", "yes", "local"])]
     pub enable_debug_command: String,
+}
+
+/// Tools that run instead of the server.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Tool {
+    /// Check an append-only log directory (every shard under it), like redis-check-aof.
+    /// Exits 0 when the log is sound (or was repaired with --fix), 1 otherwise.
+    CheckLog {
+        /// Truncate a torn or corrupt tail instead of only reporting it.
+        #[arg(long)]
+        fix: bool,
+        /// The data directory (the server's --dir) or one shard's directory.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Largest inline (non-multibulk) request line, as Redis's PROTO_INLINE_MAX_SIZE.
