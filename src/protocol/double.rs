@@ -383,6 +383,13 @@ fn pow2(e: i64) -> f64 {
 }
 
 fn parse_binary_exponent(text: &[u8]) -> Option<i64> {
+    // Anything past ±100000 overflows or underflows every mantissa anyway.
+    parse_exponent(text, 100_000)
+}
+
+/// `[sign]digits` as an exponent, saturating at `cap` in magnitude (so a huge exponent still
+/// parses, to overflow or underflow later, instead of wrapping).
+pub(crate) fn parse_exponent(text: &[u8], cap: i64) -> Option<i64> {
     let (negative, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -391,10 +398,9 @@ fn parse_binary_exponent(text: &[u8]) -> Option<i64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    // Saturate: anything past ±100000 overflows or underflows every mantissa anyway.
-    let magnitude = digits.iter().fold(0i64, |acc, &d| {
-        (acc * 10 + i64::from(d - b'0')).min(100_000)
-    });
+    let magnitude = digits
+        .iter()
+        .fold(0i64, |acc, &d| (acc * 10 + i64::from(d - b'0')).min(cap));
     Some(if negative { -magnitude } else { magnitude })
 }
 

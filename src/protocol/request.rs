@@ -360,49 +360,9 @@ fn limit_as_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// Longest text `string2ll` considers: Redis's `LONG_STR_SIZE` (21) minus one.
-const MAX_I64_TEXT_BYTES: usize = 20;
-
-/// Parses a protocol length exactly as Redis's `string2ll`. (Command arguments use
-/// `crate::util::parse_i64`, the same rules; this copy keeps `protocol` free of other
-/// modules.)
-///
-/// # Accepts
-/// An optional `-` and decimal digits without leading zeros (`0`, `-5`, `123`), in range.
-///
-/// # Rejects
-/// Empty input, `+`, spaces, leading zeros (`01`), `-0`, anything longer than 20 bytes, and
-/// values outside `i64`.
-fn string2ll(text: &[u8]) -> Option<i64> {
-    if text.is_empty() || text.len() > MAX_I64_TEXT_BYTES {
-        return None;
-    }
-    if text == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut magnitude: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        magnitude = magnitude
-            .checked_mul(10)?
-            .checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
+/// Protocol lengths are parsed exactly as Redis's `string2ll`, the same rules as command
+/// arguments: one implementation for both.
+use crate::util::parse_i64 as string2ll;
 
 #[cfg(test)]
 #[path = "request_tests.rs"]

@@ -209,18 +209,7 @@ fn refuse_underflow(r: Rounded) -> Rounded {
 
 /// `[sign]digits`, saturating far beyond any exponent that could matter.
 fn parse_exponent(text: &[u8]) -> Option<i64> {
-    let (neg, digits) = match text.first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let magnitude = digits.iter().fold(0i64, |acc, &d| {
-        (acc * 10 + i64::from(d - b'0')).min(1_000_000_000)
-    });
-    Some(if neg { -magnitude } else { magnitude })
+    crate::protocol::double::parse_exponent(text, 1_000_000_000)
 }
 
 /// Rounds `n × 2^exp2` (plus, if `sticky`, something positive below its last bit) to the
