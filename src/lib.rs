@@ -10,13 +10,16 @@
 //! - [`store`]: a shard's databases: the dict with incremental rehash, values, expiry.
 //! - [`persistence`]: the per-shard append-only log: record format, manifest, recovery,
 //!   rewrite, `check-log`, behind a narrow `Storage` trait (io_uring in the server, in-memory
-//!   with crash injection in tests). Not yet wired into the server (docs/PERSISTENCE.md).
+//!   with crash injection in tests). Format in docs/PERSISTENCE.md.
+//! - [`aof`]: the log in the server: what is logged, when a reply may leave (group commit),
+//!   loading and re-sharding at start, rewrites, disk errors.
 //! - [`core`]: per-core context (router, connections, runtime parameters).
 //! - [`metrics`]: allocated bytes, RSS, CPU time.
 //! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
 //!
 //! docs/ARCHITECTURE.md describes the design and its invariants.
 
+pub mod aof;
 pub mod commands;
 pub mod config;
 pub mod core;

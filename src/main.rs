@@ -19,7 +19,16 @@ fn main() {
             eprintln!("corekv check-log: {} is not a directory", dir.display());
             std::process::exit(1);
         }
-        let report = corekv::persistence::check_log_dir(dir, *fix);
+        // A data directory: check the generation its LAYOUT names.
+        let target = match corekv::aof::layout::read(dir) {
+            Ok(Some(l)) => corekv::aof::layout::generation_dir(dir, l.generation),
+            Ok(None) => dir.clone(),
+            Err(e) => {
+                eprintln!("corekv check-log: {e}");
+                std::process::exit(1);
+            }
+        };
+        let report = corekv::persistence::check_log_dir(&target, *fix);
         print!("{report}");
         std::process::exit(if report.is_ok() { 0 } else { 1 });
     }

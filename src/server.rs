@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::aof::layout::Plan;
 use crate::commands::server::SHUTDOWN_REQUESTED;
 use crate::config::{Config, pin_current_thread};
 use crate::core::Core;
@@ -74,6 +75,13 @@ pub fn run(config: Config) -> Result<(), String> {
     let (reservation, addr) =
         listener::reserve_port(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let n = config.nr_shards;
+    let plan = if config.appendonly {
+        let plan = crate::aof::layout::prepare(&config.dir, n)?;
+        crate::aof::set_loading(n);
+        Some(plan)
+    } else {
+        None
+    };
     let builders = MeshBuilders::new(n, config.mesh_channel_capacity);
     let run_id: Rc<str> = random_run_id().into();
     let run_id = run_id.to_string();
@@ -85,11 +93,19 @@ pub fn run(config: Config) -> Result<(), String> {
         let builders = builders.clone();
         let run_id = run_id.clone();
         let ready = ready_tx.clone();
+        let plan = plan.clone();
+        let boot = Boot {
+            shard_id,
+            config,
+            builders,
+            addr,
+            started_ms,
+            run_id,
+            plan,
+        };
         let h = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("shard-{shard_id}"))
-            .spawn(move || async move {
-                shard_main(shard_id, config, builders, addr, started_ms, run_id, ready).await
-            })
+            .spawn(move || async move { shard_main(boot, ready).await })
             .map_err(|e| format!("cannot start executor for shard {shard_id}: {e}"))?;
         handles.push(h);
     }
@@ -114,6 +130,9 @@ pub fn run(config: Config) -> Result<(), String> {
             failure.get_or_insert_with(|| "a shard executor panicked".into());
         }
     }
+    if let Some(e) = crate::aof::take_fatal() {
+        failure.get_or_insert(e);
+    }
     match failure {
         Some(e) => Err(e),
         None => {
@@ -123,15 +142,28 @@ pub fn run(config: Config) -> Result<(), String> {
     }
 }
 
-async fn shard_main(
+/// What a core needs to boot.
+struct Boot {
     shard_id: usize,
     config: Config,
     builders: MeshBuilders,
     addr: SocketAddr,
     started_ms: u64,
     run_id: String,
-    ready: std::sync::mpsc::Sender<Result<usize, String>>,
-) {
+    /// How to load the log (`None` with `--appendonly no`).
+    plan: Option<Plan>,
+}
+
+async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, String>>) {
+    let Boot {
+        shard_id,
+        config,
+        builders,
+        addr,
+        started_ms,
+        run_id,
+        plan,
+    } = boot;
     if !config.cpus.is_empty() {
         let cpu = config.cpus[shard_id % config.cpus.len()];
         match pin_current_thread(cpu) {
@@ -144,12 +176,8 @@ async fn shard_main(
     let n = config.nr_shards;
     let shard = Rc::new(RefCell::new(Shard::new(shard_id, n, config.databases)));
     let router = Router::start(builders, shard.clone(), shard_id, n).await;
-    let core = Rc::new(Core::new(
-        Rc::new(config),
-        router,
-        started_ms,
-        run_id.into(),
-    ));
+    let config = Rc::new(config);
+    let core = Rc::new(Core::new(config.clone(), router, started_ms, run_id.into()));
     Core::install(core.clone());
 
     let sk = match listener::bind_reuseport(addr, 511) {
@@ -164,22 +192,64 @@ async fn shard_main(
     let listener = Rc::new(listener::into_glommio(sk));
     let _ = ready.send(Ok(shard_id));
 
+    let accept = glommio::spawn_local(listener::accept_loop(core.clone(), listener.clone()));
+    let aof = match &plan {
+        Some(plan) => load_log(&shard, &config, plan).await,
+        None => None,
+    };
+
     let hz_core = core.clone();
     let expiry = glommio::spawn_local(crate::shard::expire::run(
         shard.clone(),
         move || hz_core.params.borrow().int("hz").max(1) as u64,
         || SHUTDOWN_REQUESTED.load(Ordering::Relaxed),
     ));
-    let accept = glommio::spawn_local(listener::accept_loop(core.clone(), listener.clone()));
 
     while !SHUTDOWN_REQUESTED.load(Ordering::Relaxed) {
         glommio::timer::sleep(SHUTDOWN_POLL).await;
     }
     stop(&core, listener_fd).await;
+    if let Some(aof) = &aof {
+        crate::aof::driver::close(aof).await;
+    }
     drop(accept);
     let _ = expiry.cancel().await;
     Core::uninstall();
 }
+
+/// Loads this shard's log, installs it and starts its tasks. On failure the process is asked
+/// to exit 1 (the other shards stop too).
+async fn load_log(
+    shard: &Rc<RefCell<Shard>>,
+    config: &Config,
+    plan: &Plan,
+) -> Option<Rc<crate::aof::ShardAof>> {
+    let loaded = crate::aof::load::load(shard, config, plan).await;
+    crate::aof::shard_loaded();
+    match loaded {
+        Ok(aof) => {
+            {
+                let mut s = shard.borrow_mut();
+                for db in s.dbs.iter_mut() {
+                    db.set_journaling(true);
+                }
+                s.aof = Some(aof.clone());
+            }
+            glommio::spawn_local(crate::aof::driver::commit_loop(aof.clone())).detach();
+            glommio::spawn_local(crate::aof::driver::housekeeping(shard.clone(), aof.clone()))
+                .detach();
+            Some(aof)
+        }
+        Err(e) => {
+            crate::aof::fatal(e);
+            None
+        }
+    }
+}
+
+/// Cores that have closed all their clients, so no more commands can reach any shard; each
+/// core waits for all before its final log sync.
+static DRAINED_CORES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Stops accepting, closes every client of this core and waits (bounded) for them to go.
 async fn stop(core: &Rc<Core>, listener_fd: std::os::fd::RawFd) {
@@ -196,5 +266,12 @@ async fn stop(core: &Rc<Core>, listener_fd: std::os::fd::RawFd) {
     let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
     while !core.clients.borrow().is_empty() && std::time::Instant::now() < deadline {
         glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    DRAINED_CORES.fetch_add(1, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    while DRAINED_CORES.load(Ordering::SeqCst) < core.nr_shards()
+        && std::time::Instant::now() < deadline
+    {
+        glommio::timer::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -24,9 +24,11 @@ cargo test --release --all-targets "$@"
 # redis-py's own test suite (a suite we did not write), pinned to redis-py 8.1.0: the subset that
 # covers the commands corekv implements, against a real corekv with 2 shards, RESP3 then RESP2.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-./target/release/corekv --port "$port" --shards 2 --no-pin --enable-debug-command yes --log-level warn &
+data_dir=$(mktemp -d)
+./target/release/corekv --port "$port" --shards 2 --no-pin --enable-debug-command yes \
+  --log-level warn --dir "$data_dir" &
 corekv_pid=$!
-trap 'kill $corekv_pid 2>/dev/null || true' EXIT
+trap 'kill $corekv_pid 2>/dev/null || true; rm -rf "$data_dir"' EXIT
 for _ in $(seq 100); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
   sleep 0.1

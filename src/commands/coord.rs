@@ -39,6 +39,7 @@ pub async fn run(
         CoordOp::Config => server::config(core, &args).await,
         CoordOp::Command => server::command(core, &args),
         CoordOp::Time => server::time(),
+        CoordOp::BgRewriteAof => server::bgrewriteaof(core).await,
         CoordOp::LastSave => Reply::Integer((core.started_ms / 1000) as i64),
         CoordOp::Shutdown => server::shutdown(core, sess, &args).await,
         CoordOp::DbSize => server::dbsize(core, sess.db).await,

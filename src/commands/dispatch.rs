@@ -101,9 +101,16 @@ impl Segment {
                 pending.push((shard, n, router.send(shard, std::mem::take(ops)).await));
             }
         }
+        let mut local_ticket = None;
         if !self.ops[local].is_empty() {
             let ops = std::mem::take(&mut self.ops[local]);
-            results[local] = run_ops(&mut router.local().borrow_mut(), ops);
+            let (replies, ticket) = run_ops(&mut router.local().borrow_mut(), ops);
+            results[local] = replies;
+            local_ticket = ticket;
+        }
+        if local_ticket.is_some() {
+            let replies = std::mem::take(&mut results[local]);
+            results[local] = crate::aof::settle(replies, local_ticket).await;
         }
         for (shard, n, p) in pending {
             results[shard] = p.wait(n).await;
@@ -204,6 +211,18 @@ fn complete_key_groups(spec: &CommandSpec, argc: usize) -> bool {
     tail >= 0 && tail % spec.key_step as i64 == 0
 }
 
+/// Redis's refusals for the state of persistence, in processCommand's order: `-MISCONF` for
+/// writes (and PING) while a log is failing, `-LOADING` while shards are still loading.
+pub fn persistence_refusal(spec: &CommandSpec) -> Option<Reply> {
+    if crate::aof::write_error() && (spec.is_write() || spec.name == "ping") {
+        Some(crate::aof::misconf())
+    } else if crate::aof::is_loading() && !spec.has(flag::LOADING) {
+        Some(Reply::error(crate::aof::LOADING_ERROR))
+    } else {
+        None
+    }
+}
+
 /// What the dispatcher decided for one request.
 enum Route {
     Ready(Reply),
@@ -223,7 +242,7 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
     } else if !sess.authenticated && !spec.has(flag::NO_AUTH) {
         Some(Reply::error("NOAUTH Authentication required."))
     } else {
-        None
+        persistence_refusal(spec)
     };
     if let Some(r) = refusal {
         stats.record_rejected(Some(spec.name), &r);

@@ -119,6 +119,7 @@ pub enum CoordOp {
     Copy,
     MSetNx,
     Debug,
+    BgRewriteAof,
     Object,
     Multi,
     Exec,

@@ -53,6 +53,9 @@ pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("swapdb", 3, WRITE | FAST, (0, 0, 0), Exec::Coord(CoordOp::SwapDb))
         .acl(&["keyspace", "write", "fast", "dangerous"])
         .doc("server", "4.0.0", "Swaps two Redis databases", "O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    CommandSpec::new("bgrewriteaof", 1, NO_ASYNC_LOADING | ADMIN | NOSCRIPT, (0, 0, 0), Exec::Coord(CoordOp::BgRewriteAof))
+        .acl(&["admin", "slow", "dangerous"])
+        .doc("server", "1.0.0", "Asynchronously rewrite the append-only file", "O(1)"),
     CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), Exec::Coord(CoordOp::Debug))
         .acl(&["admin", "slow", "dangerous"])
         .doc("server", "1.0.0", "A container for debugging commands", "Depends on subcommand."),
@@ -109,10 +112,46 @@ pub async fn swapdb(core: &Core, args: &[Bytes]) -> Reply {
                 let (lo, hi) = (a.min(b), a.max(b));
                 let (left, right) = s.dbs.split_at_mut(hi);
                 left[lo].swap_data(&mut right[0]);
+                let idx = |i: usize| Bytes::from(i.to_string());
+                left[lo].journal_command(vec![Bytes::from_static(b"SWAPDB"), idx(a), idx(b)]);
             }
         })
         .await;
     Reply::ok()
+}
+
+/// BGREWRITEAOF: every shard rewrites its log (started by its housekeeping within a tick).
+pub async fn bgrewriteaof(core: &Core) -> Reply {
+    let busy = core
+        .router
+        .run_on_all(|s| {
+            s.aof.as_ref().map(|a| {
+                let r = a.rewrite.borrow();
+                r.started.is_some() || r.requested
+            })
+        })
+        .await;
+    if busy.iter().any(|b| matches!(b, Some(Some(true)))) {
+        return Reply::error("ERR Background append only file rewriting already in progress");
+    }
+    if !busy.iter().any(|b| matches!(b, Some(Some(_)))) {
+        tracing::warn!("BGREWRITEAOF: the append-only log is disabled (--appendonly no)");
+        return Reply::error(
+            "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
+        );
+    }
+    core.router
+        .run_on_all(|s| {
+            if let Some(a) = &s.aof {
+                let mut r = a.rewrite.borrow_mut();
+                r.requested = true;
+                r.consecutive_failures = 0;
+            }
+        })
+        .await;
+    Reply::Status(Bytes::from_static(
+        b"Background append only file rewriting started",
+    ))
 }
 
 /// Set by SHUTDOWN or a signal; every core's housekeeping tick checks it and stops.
@@ -194,6 +233,15 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
             let mut staged = core.params.borrow().clone();
             if let Err(e) = staged.set(&pairs) {
                 return Reply::error(format!("ERR {e}"));
+            }
+            let appendonly = staged.text("appendonly").to_string();
+            if appendonly != core.params.borrow().text("appendonly")
+                && let Err(why) =
+                    crate::aof::toggle::set_appendonly(core, appendonly == "yes").await
+            {
+                return Reply::error(format!(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {why}"
+                ));
             }
             core.router
                 .run_on_all(move |_shard| {

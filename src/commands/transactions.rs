@@ -122,6 +122,9 @@ pub fn check_queueable(sess: &Session, args: &[Bytes]) -> Result<(), Reply> {
     if !sess.authenticated && !spec.has(NO_AUTH) {
         return Err(Reply::error("NOAUTH Authentication required."));
     }
+    if let Some(refusal) = crate::commands::dispatch::persistence_refusal(spec) {
+        return Err(refusal);
+    }
     if spec.has(NO_MULTI) {
         return Err(Reply::error("ERR Command not allowed inside a transaction"));
     }

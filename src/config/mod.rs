@@ -66,6 +66,33 @@ pub struct Cli {
     /// enable-debug-command.
     #[arg(long, default_value = "no", value_parser = ["no", "yes", "local"])]
     pub enable_debug_command: String,
+
+    /// Keep an append-only log per shard and replay it at start (Redis's appendonly).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub appendonly: String,
+
+    /// When a write is acknowledged: always (after an fdatasync covering it), everysec (after
+    /// it is written; fdatasync once a second), no (after it is written; the kernel syncs).
+    #[arg(long, default_value = "everysec", value_parser = ["always", "everysec", "no"])]
+    pub appendfsync: String,
+
+    /// Data directory: the LAYOUT file and one directory per shard of the current generation.
+    #[arg(long, default_value = "./data")]
+    pub dir: std::path::PathBuf,
+
+    /// At start, truncate a torn final record of a shard's last segment (yes) or refuse to
+    /// start (no), as Redis's aof-load-truncated.
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub aof_load_truncated: String,
+
+    /// At start, cut a shard's log at the first damaged record anywhere, dropping everything
+    /// after it, instead of refusing to start (a bad MANIFEST always refuses).
+    #[arg(long, default_value = "no", value_parser = ["yes", "no"])]
+    pub aof_load_corrupt: String,
+
+    /// Microseconds to sleep per replayed record while loading (Redis's key-load-delay; tests).
+    #[arg(long, default_value_t = 0)]
+    pub key_load_delay: u64,
 }
 
 /// Tools that run instead of the server.
@@ -106,6 +133,39 @@ pub struct Config {
     pub mesh_channel_capacity: usize,
     pub max_pipeline_batch: usize,
     pub enable_debug_command: String,
+    pub appendonly: bool,
+    pub appendfsync: Fsync,
+    pub dir: std::path::PathBuf,
+    pub aof_load_truncated: bool,
+    pub aof_load_corrupt: bool,
+    pub key_load_delay_us: u64,
+}
+
+/// When a logged write may be acknowledged (Redis's appendfsync).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl Fsync {
+    pub fn parse(s: &str) -> Option<Fsync> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(Fsync::Always),
+            "everysec" => Some(Fsync::EverySec),
+            "no" => Some(Fsync::No),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::EverySec => "everysec",
+            Fsync::No => "no",
+        }
+    }
 }
 
 impl Config {
@@ -141,6 +201,12 @@ impl Config {
             mesh_channel_capacity: cli.mesh_channel_capacity,
             max_pipeline_batch: cli.max_pipeline_batch,
             enable_debug_command: cli.enable_debug_command,
+            appendonly: cli.appendonly == "yes",
+            appendfsync: Fsync::parse(&cli.appendfsync).unwrap_or(Fsync::EverySec),
+            dir: std::path::absolute(&cli.dir).unwrap_or(cli.dir),
+            aof_load_truncated: cli.aof_load_truncated == "yes",
+            aof_load_corrupt: cli.aof_load_corrupt == "yes",
+            key_load_delay_us: cli.key_load_delay,
         })
     }
 }

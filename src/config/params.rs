@@ -166,7 +166,7 @@ pub static PARAMS: &[ParamSpec] = &[
     protected("dir", Kind::Str, "./data"),
     protected("dbfilename", Kind::Str, "dump.rdb"),
     p("save", Kind::Save, ""),
-    p("appendonly", Kind::Bool, "no"),
+    p("appendonly", Kind::Bool, "yes"),
     p(
         "appendfsync",
         Kind::Enum(&["everysec", "always", "no"]),
@@ -183,7 +183,15 @@ pub static PARAMS: &[ParamSpec] = &[
         },
         "67108864",
     ),
-    p("aof-load-truncated", Kind::Bool, "yes"),
+    fixed("aof-load-truncated", Kind::Bool, "yes"),
+    p(
+        "key-load-delay",
+        Kind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        "0",
+    ),
     p("aof-use-rdb-preamble", Kind::Bool, "yes"),
     p("no-appendfsync-on-rewrite", Kind::Bool, "no"),
     p(
@@ -633,6 +641,12 @@ impl Params {
             config.client_query_buffer_limit.to_string(),
         );
         values.insert("enable-debug-command", config.enable_debug_command.clone());
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        values.insert("appendonly", yes_no(config.appendonly));
+        values.insert("appendfsync", config.appendfsync.name().to_string());
+        values.insert("dir", config.dir.display().to_string());
+        values.insert("aof-load-truncated", yes_no(config.aof_load_truncated));
+        values.insert("key-load-delay", config.key_load_delay_us.to_string());
         Params { values }
     }
 

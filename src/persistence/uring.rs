@@ -25,8 +25,13 @@ pub struct UringFile {
     pos: u64,
 }
 
+/// Keeps the OS error code (ENOSPC, EIO...), which glommio's own conversion drops for its
+/// enhanced errors: the caller names the operation and path, and MISCONF needs the errno.
 fn io_err(e: glommio::GlommioError<()>) -> io::Error {
-    io::Error::from(e)
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::from(e),
+    }
 }
 
 impl Storage for UringStorage {

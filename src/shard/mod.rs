@@ -44,6 +44,8 @@ pub struct Shard {
     pub rng: Rng,
     /// Active expiry on/off (DEBUG SET-ACTIVE-EXPIRE); lazy expiry always runs.
     pub active_expire: bool,
+    /// This shard's append-only log, once loaded (`None` with `--appendonly no`).
+    pub aof: Option<std::rc::Rc<crate::aof::ShardAof>>,
 }
 
 impl Shard {
@@ -56,6 +58,7 @@ impl Shard {
             commands: CommandStats::default(),
             rng: Rng::new(crate::util::now_us() ^ ((id as u64 + 1) << 40)),
             active_expire: true,
+            aof: None,
         }
     }
 

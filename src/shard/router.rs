@@ -28,6 +28,7 @@ use ahash::AHashMap;
 use bytes::Bytes;
 use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
 
+use crate::aof::{self, BatchAppends, Ticket};
 use crate::commands::exec::{ExecCtx, run_shard_fn};
 use crate::commands::spec::CommandSpec;
 use crate::protocol::Reply;
@@ -81,7 +82,8 @@ pub struct Router {
 
 /// A reply that has been asked for and not yet received.
 pub enum Pending {
-    Ready(Vec<ShardReply>),
+    /// Ran on the local shard; released once its log records are (see [`aof::settle`]).
+    Ready(Vec<ShardReply>, Option<Ticket>),
     Remote(oneshot::Receiver<Vec<ShardReply>>),
 }
 
@@ -89,7 +91,7 @@ impl Pending {
     /// Waits for the replies. A shard that went away (shutdown) yields an error per op.
     pub async fn wait(self, nr_ops: usize) -> Vec<ShardReply> {
         match self {
-            Pending::Ready(r) => r,
+            Pending::Ready(r, ticket) => aof::settle(r, ticket).await,
             Pending::Remote(rx) => rx.await.unwrap_or_else(|| {
                 (0..nr_ops)
                     .map(|_| ShardReply::Reply(Reply::error("ERR shard unavailable")))
@@ -115,10 +117,16 @@ impl MeshBuilders {
     }
 }
 
-/// Runs a batch of ops on `shard`, in order.
-pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> Vec<ShardReply> {
-    ops.into_iter()
-        .map(|op| match op {
+/// Runs a batch of ops on `shard`, in order, appending each op's effects to the shard's log.
+/// The replies must not leave before the returned ticket is settled ([`aof::settle`]).
+pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Option<Ticket>) {
+    let mut appends = BatchAppends::default();
+    let mut replies = Vec::with_capacity(ops.len());
+    for (idx, op) in ops.into_iter().enumerate() {
+        let reply = match op {
+            ShardOp::Exec { spec, .. } if spec.is_write() && BatchAppends::refuse_write(shard) => {
+                ShardReply::Reply(aof::misconf())
+            }
             ShardOp::Exec {
                 spec,
                 db,
@@ -129,8 +137,12 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> Vec<ShardReply> {
                 ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args, count_call))
             }
             ShardOp::Task(f) => ShardReply::Any(f(shard)),
-        })
-        .collect()
+        };
+        replies.push(reply);
+        appends.after_op(shard, idx);
+    }
+    let ticket = appends.finish(shard, &mut replies);
+    (replies, ticket)
 }
 
 impl Router {
@@ -201,7 +213,8 @@ impl Router {
     /// later, so several shards can work at once.
     pub async fn send(&self, target: usize, ops: Vec<ShardOp>) -> Pending {
         if target == self.shard_id {
-            return Pending::Ready(run_ops(&mut self.shard.borrow_mut(), ops));
+            let (replies, ticket) = run_ops(&mut self.shard.borrow_mut(), ops);
+            return Pending::Ready(replies, ticket);
         }
         let token = self.next_token.get();
         self.next_token.set(token.wrapping_add(1));
@@ -267,6 +280,14 @@ impl Router {
         out
     }
 
+    /// Sends a batch's replies back to the core that asked. False if that core is gone.
+    async fn respond(&self, to: usize, token: u64, replies: Vec<ShardReply>) -> bool {
+        match &self.responses {
+            Some(tx) => tx.send_to(to, Response { token, replies }).await.is_ok(),
+            None => false,
+        }
+    }
+
     fn complete(&self, token: u64, replies: Vec<ShardReply>) {
         if let Some(tx) = self.pending.borrow_mut().remove(&token) {
             tx.send(replies);
@@ -288,16 +309,22 @@ fn spawn_request_servers(router: Rc<Router>, mut rx: Receivers<Request>) {
         let router = router.clone();
         glommio::spawn_local(async move {
             while let Some(req) = stream.recv().await {
-                let replies = run_ops(&mut router.shard.borrow_mut(), req.ops);
-                let resp = Response {
-                    token: req.token,
-                    replies,
-                };
-                if let Some(tx) = &router.responses
-                    && tx.send_to(req.from, resp).await.is_err()
-                {
-                    break;
+                let (replies, ticket) = run_ops(&mut router.shard.borrow_mut(), req.ops);
+                let (from, token) = (req.from, req.token);
+                if ticket.as_ref().is_none_or(Ticket::is_released) {
+                    if !router.respond(from, token, replies).await {
+                        break;
+                    }
+                    continue;
                 }
+                // Wait for the log in a task of its own, so this peer's next batch runs (and
+                // shares the next fdatasync) meanwhile.
+                let router = router.clone();
+                glommio::spawn_local(async move {
+                    let replies = aof::settle(replies, ticket).await;
+                    router.respond(from, token, replies).await;
+                })
+                .detach();
             }
         })
         .detach();

@@ -3,8 +3,12 @@
 //! Only the owning shard touches a [`Db`]. Every read goes through [`Db::lookup`], which
 //! applies lazy expiry, so no caller can observe a key past its deadline. Deadlines are
 //! absolute Unix milliseconds, so they mean the same thing after a restart or a move.
+//!
+//! Every mutation calls [`Db::modified`] *before* it changes anything: that one hook serves
+//! WATCH and the copy-on-write of a point-in-time [`snapshot`] (used by the log rewrite).
 
 pub mod dict;
+pub mod snapshot;
 pub mod value;
 
 use ahash::AHashMap;
@@ -27,6 +31,12 @@ pub struct Db {
     /// Effects of mutations, as commands in effect form, waiting to be appended to the
     /// shard's log; `None` when the log is off (then recording costs one branch).
     journal: Option<Vec<Vec<Bytes>>>,
+    /// The point-in-time snapshot tracking this db's data (see [`snapshot`]); it moves with
+    /// the data on SWAPDB. `None` unless a log rewrite is producing its base.
+    snap: Option<Box<snapshot::Snap>>,
+    /// Snapshots detached by FLUSHDB together with the data they describe (frozen), waiting
+    /// for [`snapshot::step`] to finish them. Empty unless a snapshot met a FLUSHDB.
+    detached: Vec<snapshot::Detached>,
 }
 
 /// WATCH bookkeeping for one key.
@@ -76,9 +86,24 @@ impl Db {
         }
     }
 
-    /// Records that `key` changed, for clients that WATCH it. Every mutation below calls it;
-    /// code that mutates a value in place through [`Db::lookup_mut`] must call it too.
+    /// Appends a raw effect record to the journal if journaling is on: for effects that no
+    /// single-db mutation records, such as `SWAPDB a b` (logged once, by the caller).
+    pub fn journal_command(&mut self, cmd: Vec<Bytes>) {
+        if let Some(j) = &mut self.journal {
+            j.push(cmd);
+        }
+    }
+
+    /// Records that `key` is about to change: bumps its version for clients that WATCH it and,
+    /// while a [`snapshot`] is active, captures the key's current value and deadline first
+    /// (copy-on-write). Hence the rule: call it BEFORE changing `key`. Every mutation below
+    /// does; code that mutates a value in place through [`Db::lookup_mut`] must call
+    /// `modified(key)` before it mutates (before `lookup_mut`, since that borrow is held).
+    /// Costs one branch per concern when neither WATCH nor a snapshot is active.
     pub fn modified(&mut self, key: &[u8]) {
+        if let Some(snap) = &mut self.snap {
+            snap.capture(key, &self.keys, &self.expires);
+        }
         if !self.watched.is_empty()
             && let Some(w) = self.watched.get_mut(key)
         {
@@ -125,12 +150,14 @@ impl Db {
         same && !expired_since
     }
 
-    /// Swaps the data (not the watch tables, which belong to the database number) with `other`.
-    /// The caller logs the swap (a SWAPDB record names both databases).
+    /// Swaps the data (not the watch tables or the journal, which belong to the database
+    /// number) with `other`. A live snapshot moves with the data it describes. The caller logs
+    /// the swap (a SWAPDB record names both databases; see [`Db::journal_command`]).
     pub fn swap_data(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.avg_ttl_ms, &mut other.avg_ttl_ms);
+        std::mem::swap(&mut self.snap, &mut other.snap);
         self.modified_all();
         other.modified_all();
     }
@@ -142,9 +169,9 @@ impl Db {
         }
         match self.expires.get(key) {
             Some(&at) if at <= now_ms => {
+                self.modified(key);
                 self.expires.remove(key);
                 self.keys.remove(key);
-                self.modified(key);
                 true
             }
             _ => false,
@@ -158,6 +185,8 @@ impl Db {
         (self.keys.get(key), expired)
     }
 
+    /// Like [`Db::lookup`], for changing the value in place: call [`Db::modified`] for `key`
+    /// first (WATCH and snapshot copy-on-write must see the value before it changes).
     pub fn lookup_mut(&mut self, key: &[u8], now_ms: u64) -> (Option<&mut Value>, bool) {
         let expired = self.expire_if_needed(key, now_ms);
         (self.keys.get_mut(key), expired)
@@ -267,21 +296,28 @@ impl Db {
 
     /// Removes a key's deadline. Returns true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        let had = self.expires.remove(key).is_some();
-        if had {
-            self.modified(key);
-            self.record(|| vec![Bytes::from_static(b"PERSIST"), Bytes::copy_from_slice(key)]);
+        if !self.expires.contains_key(key) {
+            return false;
         }
-        had
+        self.modified(key);
+        self.expires.remove(key);
+        self.record(|| vec![Bytes::from_static(b"PERSIST"), Bytes::copy_from_slice(key)]);
+        true
     }
 
+    /// FLUSHDB. During a snapshot the old data is detached with it rather than dropped, so
+    /// the snapshot can still emit what the db held at its start.
     pub fn clear(&mut self) {
         self.modified_all();
         if !self.keys.is_empty() {
             self.record(|| vec![Bytes::from_static(b"FLUSHDB")]);
         }
-        self.keys.clear();
-        self.expires.clear();
+        if self.snap.is_some() {
+            snapshot::detach(self);
+        } else {
+            self.keys.clear();
+            self.expires.clear();
+        }
     }
 
     pub fn keys(&self) -> &Dict<Bytes, Value> {
@@ -322,9 +358,10 @@ impl Db {
         // Sampling may visit a key twice: count only keys actually removed.
         let mut removed = 0;
         for k in &dead {
-            if self.expires.remove(&k[..]).is_some() {
-                self.keys.remove(&k[..]);
+            if self.expires.contains_key(&k[..]) {
                 self.modified(k);
+                self.expires.remove(&k[..]);
+                self.keys.remove(&k[..]);
                 removed += 1;
             }
         }
@@ -341,8 +378,8 @@ impl Db {
         (sampled, removed)
     }
 
-    /// Approximate heap bytes held by this database, for INFO memory.
+    /// Approximate heap bytes held by this database (with any snapshot state), for INFO memory.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.heap_bytes() + self.expires.heap_bytes()
+        self.keys.heap_bytes() + self.expires.heap_bytes() + snapshot::heap_bytes(self)
     }
 }

@@ -87,3 +87,20 @@ mod tests {
         }
     }
 }
+
+/// Returns to the executor once before continuing. glommio may run a freshly spawned task
+/// right away, inside the spawning code; a task spawned from a shard closure calls this first
+/// so it never borrows the shard while the closure still holds it.
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

@@ -27,6 +27,7 @@ struct Snapshot {
     total_net_input_bytes: u64,
     total_net_output_bytes: u64,
     total_commands_processed: u64,
+    aof: Option<crate::aof::AofInfo>,
 }
 
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -98,6 +99,7 @@ pub async fn info(core: &Core, args: &[Bytes]) -> Reply {
                 stats: s.stats,
                 commands: need_cmds.then(|| s.commands.clone()),
                 heap_bytes: s.dbs.iter().map(|d| d.heap_bytes()).sum(),
+                aof: s.aof.as_ref().map(|a| a.info()),
                 ..Snapshot::default()
             };
             if let Some(c) = Core::current() {
@@ -171,13 +173,7 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
             );
         }
         "memory" => render_memory(&params, snaps, w),
-        "persistence" => {
-            let _ = write!(
-                w,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-                core.started_ms / 1000,
-            );
-        }
+        "persistence" => render_persistence(core, snaps, w),
         "stats" => {
             let ks = |f: fn(&KeyspaceStats) -> u64| snaps.iter().map(|s| f(&s.stats)).sum::<u64>();
             let _ = write!(
@@ -341,6 +337,57 @@ fn ratio(a: usize, b: usize) -> f64 {
 /// The Memory section: every field of Redis 7.0, in its order. corekv's allocator is the
 /// system's behind a counting wrapper, so the allocator_* figures are the counted bytes and
 /// the RSS; there is no Lua, no functions and no replication, so those read 0.
+fn render_persistence(core: &Core, snaps: &[Snapshot], w: &mut String) {
+    let aof = crate::aof::AofInfo::merge(snaps.iter().filter_map(|s| s.aof.clone()));
+    let loading = crate::aof::is_loading();
+    let secs = |v: Option<u64>| v.map_or(-1, |s| s as i64);
+    let status = |ok: bool| if ok { "ok" } else { "err" };
+    let _ = write!(
+        w,
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        u8::from(loading),
+        core.started_ms / 1000,
+        u8::from(aof.enabled || core.params.borrow().yes("appendonly")),
+        u8::from(aof.rewrite_in_progress),
+        u8::from(aof.rewrite_scheduled),
+        secs(aof.last_rewrite_secs),
+        secs(aof.current_rewrite_secs),
+        status(aof.last_rewrite_ok),
+        aof.rewrites,
+        aof.consecutive_failures,
+        status(aof.write_ok),
+    );
+    if aof.enabled {
+        let _ = write!(
+            w,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:{}\r\n",
+            aof.current_size, aof.base_size, aof.buffer_length, aof.delayed_fsync
+        );
+    }
+    if loading {
+        use std::sync::atomic::Ordering::Relaxed;
+        let started = crate::aof::LOADING_STARTED_MS.load(Relaxed);
+        let total = crate::aof::LOADING_TOTAL_BYTES.load(Relaxed);
+        let loaded = crate::aof::LOADING_LOADED_BYTES.load(Relaxed).min(total);
+        let perc = if total == 0 {
+            0.0
+        } else {
+            loaded as f64 * 100.0 / total as f64
+        };
+        let elapsed_s = crate::util::now_ms().saturating_sub(started) as f64 / 1000.0;
+        let eta = if loaded == 0 {
+            1
+        } else {
+            ((total - loaded) as f64 / (loaded as f64 / elapsed_s.max(0.001))) as i64
+        };
+        let _ = write!(
+            w,
+            "loading_start_time:{}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n",
+            started / 1000
+        );
+    }
+}
+
 fn render_memory(params: &Params, snaps: &[Snapshot], w: &mut String) {
     let used = alloc::used_bytes();
     let peak = alloc::peak_bytes().max(used);
