@@ -63,6 +63,23 @@ impl Rng {
     }
 }
 
+/// Returns to the executor once before continuing. glommio may run a freshly spawned task
+/// right away, inside the spawning code; a task spawned from a shard closure calls this first
+/// so it never borrows the shard while the closure still holds it.
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_i64;
@@ -86,21 +103,4 @@ mod tests {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
         }
     }
-}
-
-/// Returns to the executor once before continuing. glommio may run a freshly spawned task
-/// right away, inside the spawning code; a task spawned from a shard closure calls this first
-/// so it never borrows the shard while the closure still holds it.
-pub async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
