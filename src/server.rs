@@ -224,9 +224,7 @@ async fn load_log(
     config: &Config,
     plan: &Plan,
 ) -> Option<Rc<crate::aof::ShardAof>> {
-    let loaded = crate::aof::load::load(shard, config, plan).await;
-    crate::aof::shard_loaded();
-    match loaded {
+    match crate::aof::load::load(shard, config, plan).await {
         Ok(aof) => {
             {
                 let mut s = shard.borrow_mut();
@@ -238,9 +236,12 @@ async fn load_log(
             glommio::spawn_local(crate::aof::driver::commit_loop(aof.clone())).detach();
             glommio::spawn_local(crate::aof::driver::housekeeping(shard.clone(), aof.clone()))
                 .detach();
+            crate::aof::shard_loaded();
             Some(aof)
         }
         Err(e) => {
+            // Stays "loading" (so every command keeps getting -LOADING) until the process,
+            // asked to stop here, exits 1: nothing is acknowledged by a server that cannot load.
             crate::aof::fatal(e);
             None
         }

@@ -197,8 +197,8 @@ fn interactive_redis_cli_reads_command_docs_without_errors() {
     let stats = raw.call(&["INFO", "commandstats"]).text();
     let command_calls = stats
         .lines()
-        .find(|l| l.starts_with("cmdstat_command:"))
-        .unwrap_or_else(|| panic!("redis-cli never sent COMMAND:\n{stats}"));
+        .find(|l| l.starts_with("cmdstat_command|docs:"))
+        .unwrap_or_else(|| panic!("redis-cli never sent COMMAND DOCS:\n{stats}"));
     assert!(command_calls.contains("failed_calls=0"), "{command_calls}");
 }
 

@@ -140,7 +140,7 @@ fn info_default_sections_and_the_fields_scrapers_read() {
     assert_eq!(inf.get("maxmemory"), "0");
     assert_eq!(inf.get("maxmemory_policy"), "noeviction");
     assert_eq!(inf.get("loading"), "0");
-    assert_eq!(inf.get("aof_enabled"), "0");
+    assert_eq!(inf.get("aof_enabled"), "1");
     assert!(inf.num("total_connections_received") >= 1);
     assert!(inf.num("total_commands_processed") >= 1);
     for field in [
@@ -359,7 +359,7 @@ fn commandstats_errorstats_and_resetstat() {
     assert_eq!(raw.q(&["SET", "s", "abc"]), OK);
     assert_eq!(raw.q(&["CONFIG", "RESETSTAT"]), OK);
     let stats = command_stats(&mut raw);
-    assert_eq!(stats.keys().collect::<Vec<_>>(), ["config"]);
+    assert_eq!(stats.keys().collect::<Vec<_>>(), ["config|resetstat"]);
     assert_eq!(raw.call(&["INFO", "errorstats"]).text(), "# Errorstats\r\n");
     let keys: Vec<String> = (0..4).map(|s| common::key_on_shard("g", s, 4)).collect();
     for k in &keys {
@@ -488,7 +488,7 @@ fn config_get_patterns_and_several_arguments() {
         map(&[
             ("port", &server.port.to_string()),
             ("databases", "16"),
-            ("appendonly", "no"),
+            ("appendonly", "yes"),
             ("save", ""),
         ])
     );
@@ -654,7 +654,7 @@ fn config_set_errors_have_redis_text() {
         map(&[
             ("timeout", "0"),
             ("maxmemory", "0"),
-            ("appendonly", "no"),
+            ("appendonly", "yes"),
             ("save", "")
         ])
     );
@@ -668,7 +668,7 @@ fn config_set_canonical_values() {
         ("maxmemory", "1gb", "1073741824"),
         ("maxmemory", "1k", "1000"),
         ("maxmemory-policy", "ALLKEYS-LRU", "allkeys-lru"),
-        ("appendonly", "YES", "yes"),
+        ("appendonly", "NO", "no"),
         ("hz", "1000", "500"),
         ("hz", "0", "1"),
         ("save", "3600 1 300 100", "3600 1 300 100"),

@@ -18,6 +18,7 @@ pub async fn run(
     let Exec::Coord(op) = spec.exec else {
         return Reply::error("ERR internal: not a coordinated command");
     };
+    let stat_name = stat_name(spec, &args);
     let started = std::time::Instant::now();
     let reply = match op {
         CoordOp::Ping => connection::ping(sess, &args),
@@ -66,6 +67,80 @@ pub async fn run(
         .local()
         .borrow_mut()
         .commands
-        .record(spec.name, elapsed_ns, &reply, true);
+        .record(stat_name, elapsed_ns, &reply, true);
     reply
+}
+
+/// The subcommands of container commands, named in INFO commandstats as Redis 7 does
+/// (`cmdstat_config|resetstat`).
+const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "config",
+        &[
+            "config|get",
+            "config|set",
+            "config|resetstat",
+            "config|rewrite",
+            "config|help",
+        ],
+    ),
+    (
+        "client",
+        &[
+            "client|id",
+            "client|setname",
+            "client|getname",
+            "client|setinfo",
+            "client|list",
+            "client|info",
+            "client|kill",
+            "client|no-evict",
+            "client|no-touch",
+            "client|help",
+            "client|reply",
+            "client|pause",
+            "client|unpause",
+            "client|tracking",
+            "client|trackinginfo",
+            "client|caching",
+            "client|getredir",
+            "client|unblock",
+        ],
+    ),
+    (
+        "command",
+        &[
+            "command|count",
+            "command|info",
+            "command|docs",
+            "command|getkeys",
+            "command|getkeysandflags",
+            "command|list",
+            "command|help",
+        ],
+    ),
+    (
+        "object",
+        &[
+            "object|encoding",
+            "object|refcount",
+            "object|freq",
+            "object|idletime",
+            "object|help",
+        ],
+    ),
+];
+
+/// The name a call is counted under: `container|sub` for a known subcommand, else the command.
+fn stat_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
+    let Some(sub) = args.get(1) else {
+        return spec.name;
+    };
+    let Some((_, subs)) = SUBCOMMANDS.iter().find(|(c, _)| *c == spec.name) else {
+        return spec.name;
+    };
+    subs.iter()
+        .find(|full| full.as_bytes()[spec.name.len() + 1..].eq_ignore_ascii_case(sub))
+        .copied()
+        .unwrap_or(spec.name)
 }
