@@ -34,6 +34,7 @@ pub async fn commit_loop(aof: Rc<ShardAof>) {
                 aof.fail_waiters();
                 break;
             }
+            aof.commits.set(aof.commits.get() + 1);
             let res = match aof.policy.get() {
                 Fsync::Always => aof.log.sync().await,
                 Fsync::EverySec | Fsync::No => aof.log.flush().await,

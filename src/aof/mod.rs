@@ -185,6 +185,10 @@ pub struct ShardAof {
     pub(crate) rewrite: RefCell<RewriteStatus>,
     pub(crate) delayed_fsync: Cell<u64>,
     pub(crate) closed: Cell<bool>,
+    /// Records appended and commits (writes, or write+fdatasync under `always`) done by the
+    /// commit loop: their ratio is the group-commit batch size (INFO shards).
+    pub(crate) records: Cell<u64>,
+    pub(crate) commits: Cell<u64>,
 }
 
 impl ShardAof {
@@ -205,6 +209,8 @@ impl ShardAof {
             }),
             delayed_fsync: Cell::new(0),
             closed: Cell::new(false),
+            records: Cell::new(0),
+            commits: Cell::new(0),
         }
     }
 
@@ -303,6 +309,8 @@ impl ShardAof {
             base_size: rw.base_size,
             buffer_length: st.pending_bytes as u64,
             delayed_fsync: self.delayed_fsync.get(),
+            records: self.records.get(),
+            commits: self.commits.get(),
         }
     }
 }
@@ -323,6 +331,8 @@ pub struct AofInfo {
     pub base_size: u64,
     pub buffer_length: u64,
     pub delayed_fsync: u64,
+    pub records: u64,
+    pub commits: u64,
 }
 
 impl AofInfo {
@@ -347,6 +357,8 @@ impl AofInfo {
             out.base_size += p.base_size;
             out.buffer_length += p.buffer_length;
             out.delayed_fsync += p.delayed_fsync;
+            out.records += p.records;
+            out.commits += p.commits;
         }
         out
     }
@@ -429,7 +441,10 @@ pub fn append_effects(shard: &mut Shard) -> Result<Lsn, AppendRefused> {
         let journal = db.take_journal();
         for cmd in journal {
             match aof.log.append_command(i as u16, &cmd) {
-                Ok(lsn) => end = lsn,
+                Ok(lsn) => {
+                    end = lsn;
+                    aof.records.set(aof.records.get() + 1);
+                }
                 Err(e) => {
                     if !matches!(e, LogError::Poisoned { .. }) {
                         tracing::error!(shard = shard.id, error = %e, "cannot log a write");

@@ -290,9 +290,17 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
                 let keys: usize = s.dbs.iter().map(|d| d.0).sum();
                 let _ = write!(
                     w,
-                    "shard{}:keys={keys},connected_clients={},commands_processed={},dataset_bytes={}\r\n",
+                    "shard{}:keys={keys},connected_clients={},commands_processed={},dataset_bytes={}",
                     s.shard_id, s.connected_clients, s.total_commands_processed, s.heap_bytes
                 );
+                if let Some(a) = &s.aof {
+                    let _ = write!(
+                        w,
+                        ",log_records={},log_commits={},log_bytes={}",
+                        a.records, a.commits, a.current_size
+                    );
+                }
+                w.push_str("\r\n");
             }
         }
         _ => {}
