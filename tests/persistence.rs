@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::persist::{
     Keyspace, assert_same_keyspace, dump, generation_dirs, read_layout, read_manifest, shard_dirs,
 };
-use common::{LOAD_TIMEOUT, NIL, OK, Raw, Server, TempDir, bulk, err, info_fields, int};
+use common::{LOAD_TIMEOUT, NIL, OK, Raw, Server, TempDir, bulk, encode, err, info_fields, int};
 
 const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 
@@ -326,6 +326,101 @@ fn appendonly_no_is_reported() {
 }
 
 /// Writes `n` keys spread over databases 0..4, every third with a TTL, in pipelines.
+/// Polls INFO until no rewrite is in progress and at least `rewrites` have completed.
+fn wait_rewrites(raw: &mut Raw, rewrites: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let info = info_fields(raw, "persistence");
+        if info["aof_rewrite_in_progress"] == "0"
+            && info["aof_rewrites"].parse::<u64>().unwrap_or(0) >= rewrites
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rewrite never finished: {info:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn config_set_appendonly_turns_the_log_on_and_off_at_runtime() {
+    let dir = TempDir::new();
+    let mut server = Server::start_in(dir.path(), 2, &["--appendonly", "no"]);
+    let mut raw = server.raw();
+    for i in 0..300 {
+        assert_eq!(raw.q(&["SET", &format!("before{i}"), "v"]), OK);
+    }
+    assert_eq!(
+        raw.q(&["BGREWRITEAOF"]).starts_with("-ERR Can't execute"),
+        true
+    );
+    // On: the data in memory becomes the base of a new generation; writes after it are logged.
+    assert_eq!(raw.q(&["CONFIG", "SET", "appendonly", "yes"]), OK);
+    assert_eq!(raw.q(&["SET", "during", "v"]), OK);
+    wait_rewrites(&mut raw, 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("LAYOUT").exists() {
+        assert!(Instant::now() < deadline, "LAYOUT never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(common::persist::read_layout(dir.path()).shards, 2);
+    assert_eq!(raw.q(&["SET", "after", "v"]), OK);
+    assert_eq!(info_fields(&mut raw, "persistence")["aof_enabled"], "1");
+    server.kill9();
+    let mut server = Server::start_in(dir.path(), 2, &[]);
+    let mut raw = server.raw();
+    assert_eq!(raw.q(&["DBSIZE"]), int(302));
+    assert_eq!(raw.q(&["GET", "before7"]), bulk("v"));
+    assert_eq!(raw.q(&["GET", "after"]), bulk("v"));
+    // Off: later writes are not logged; what was logged stays.
+    assert_eq!(raw.q(&["CONFIG", "SET", "appendonly", "no"]), OK);
+    assert_eq!(info_fields(&mut raw, "persistence")["aof_enabled"], "0");
+    assert_eq!(raw.q(&["SET", "unlogged", "v"]), OK);
+    server.kill9();
+    let server = Server::start_in(dir.path(), 2, &[]);
+    let mut raw = server.raw();
+    assert_eq!(raw.q(&["DBSIZE"]), int(302));
+    assert_eq!(raw.q(&["GET", "unlogged"]), NIL);
+}
+
+/// Sums `field=N` over the `INFO shards` lines.
+fn shards_sum(raw: &mut Raw, field: &str) -> u64 {
+    let text = raw.call(&["INFO", "shards"]).text();
+    text.lines()
+        .flat_map(|l| l.split([':', ',']))
+        .filter_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        .map(|v| v.parse::<u64>().expect("number"))
+        .sum()
+}
+
+#[test]
+fn a_pipeline_of_writes_shares_fdatasyncs_under_always() {
+    let server = Server::start(2, &["--appendfsync", "always"]);
+    let mut raw = server.raw();
+    let before = (
+        shards_sum(&mut raw, "log_records"),
+        shards_sum(&mut raw, "log_commits"),
+    );
+    let mut pipeline = Vec::new();
+    for i in 0..200 {
+        pipeline.extend(encode(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+    }
+    raw.send(&pipeline);
+    for _ in 0..200 {
+        assert_eq!(raw.read_reply(), b"+OK\r\n");
+    }
+    let records = shards_sum(&mut raw, "log_records") - before.0;
+    let commits = shards_sum(&mut raw, "log_commits") - before.1;
+    assert_eq!(records, 200, "one record per SET");
+    assert!(commits >= 1, "the records were committed");
+    assert!(
+        commits * 4 <= records,
+        "group commit: {commits} fdatasyncs for {records} records"
+    );
+}
+
 fn write_keys_across_dbs(server: &Server, n: usize) {
     let mut con = server.conn();
     for db in 0..4 {
