@@ -27,6 +27,8 @@ pub struct ClientHandle {
     pub meta: RefCell<ClientMeta>,
     /// Set by CLIENT KILL (or shutdown); the connection closes before its next command.
     pub killed: Cell<bool>,
+    /// Pub/sub frames waiting to be written to this connection.
+    pub outbox: crate::pubsub::Outbox,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -44,6 +46,7 @@ pub struct ClientMeta {
     /// Number of subscribed channels / patterns (maintained by pub/sub).
     pub subscriptions: usize,
     pub psubscriptions: usize,
+    pub ssubscriptions: usize,
 }
 
 impl ClientHandle {
@@ -65,13 +68,13 @@ impl ClientHandle {
             .as_deref()
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
-        let flags = if m.subscriptions + m.psubscriptions > 0 {
+        let flags = if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
             "P"
         } else {
             "N"
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -83,8 +86,9 @@ impl ClientHandle {
             m.db,
             m.subscriptions,
             m.psubscriptions,
+            m.ssubscriptions,
             m.query_buf_bytes,
-            m.output_buf_bytes,
+            m.output_buf_bytes + self.outbox.len_bytes(),
             if m.last_cmd.is_empty() {
                 "NULL"
             } else {
@@ -115,6 +119,8 @@ pub struct NetStats {
     pub total_net_input_bytes: Cell<u64>,
     pub total_net_output_bytes: Cell<u64>,
     pub total_commands_processed: Cell<u64>,
+    /// Subscribers closed for exceeding client-output-buffer-limit pubsub.
+    pub output_limit_disconnections: Cell<u64>,
 }
 
 impl NetStats {
@@ -124,6 +130,7 @@ impl NetStats {
         self.total_net_input_bytes.set(0);
         self.total_net_output_bytes.set(0);
         self.total_commands_processed.set(0);
+        self.output_limit_disconnections.set(0);
     }
 
     pub fn add(cell: &Cell<u64>, n: u64) {
@@ -144,6 +151,8 @@ pub struct Core {
     pub shutting_down: Cell<bool>,
     /// Run id reported by INFO (same on every core: passed in at boot).
     pub run_id: Rc<str>,
+    /// This core's pub/sub subscribers.
+    pub pubsub: crate::pubsub::Local,
 }
 
 thread_local! {
@@ -180,6 +189,7 @@ impl Core {
             started_ms,
             shutting_down: Cell::new(false),
             run_id,
+            pubsub: crate::pubsub::Local::default(),
         }
     }
 
@@ -210,6 +220,39 @@ pub struct Session {
     pub multi: Option<MultiState>,
     /// Keys this client WATCHes, with what it saw at WATCH time.
     pub watched: Vec<WatchedKey>,
+    /// Subscribed channels, patterns and shard channels.
+    pub subs: Subscriptions,
+}
+
+/// A connection's pub/sub subscriptions (its core's registry mirrors them).
+#[derive(Default)]
+pub struct Subscriptions {
+    pub channels: ahash::AHashSet<Bytes>,
+    pub patterns: ahash::AHashSet<Bytes>,
+    pub schannels: ahash::AHashSet<Bytes>,
+}
+
+impl Subscriptions {
+    pub fn of(&mut self, kind: crate::pubsub::Kind) -> &mut ahash::AHashSet<Bytes> {
+        match kind {
+            crate::pubsub::Kind::Channel => &mut self.channels,
+            crate::pubsub::Kind::Pattern => &mut self.patterns,
+            crate::pubsub::Kind::Shard => &mut self.schannels,
+        }
+    }
+
+    /// Redis's count in (un)subscribe confirmations: channels + patterns, or shard channels.
+    pub fn count(&self, kind: crate::pubsub::Kind) -> usize {
+        match kind {
+            crate::pubsub::Kind::Shard => self.schannels.len(),
+            _ => self.channels.len() + self.patterns.len(),
+        }
+    }
+
+    /// Any subscription at all: RESP2's subscribed mode.
+    pub fn any(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.schannels.is_empty())
+    }
 }
 
 /// A transaction being queued.
@@ -246,6 +289,7 @@ impl Session {
             skip_reply: false,
             multi: None,
             watched: Vec::new(),
+            subs: Subscriptions::default(),
         }
     }
 

@@ -13,6 +13,7 @@
 //!   with crash injection in tests). Format in docs/PERSISTENCE.md.
 //! - [`aof`]: the log in the server: what is logged, when a reply may leave (group commit),
 //!   loading and re-sharding at start, rewrites, disk errors.
+//! - [`pubsub`]: channels, patterns and shard channels across cores; subscriber outboxes.
 //! - [`core`]: per-core context (router, connections, runtime parameters).
 //! - [`metrics`]: allocated bytes, RSS, CPU time.
 //! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
@@ -27,6 +28,7 @@ pub mod metrics;
 pub mod net;
 pub mod persistence;
 pub mod protocol;
+pub mod pubsub;
 pub mod server;
 pub mod shard;
 pub mod store;

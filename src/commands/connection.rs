@@ -87,7 +87,15 @@ pub static SPECS: &[CommandSpec] = &[
         ),
 ];
 
-pub fn ping(_sess: &Session, args: &[Bytes]) -> Reply {
+pub fn ping(sess: &Session, args: &[Bytes]) -> Reply {
+    // A RESP2 client in subscribed mode gets ["pong", <argument or "">], as in Redis.
+    if sess.proto == 2 && sess.subs.any() && args.len() <= 2 {
+        let arg = args.get(1).cloned().unwrap_or_default();
+        return Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"pong")),
+            Reply::Bulk(arg),
+        ]);
+    }
     match args.len() {
         1 => Reply::Status(Bytes::from_static(b"PONG")),
         2 => Reply::Bulk(args[1].clone()),

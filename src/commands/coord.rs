@@ -5,9 +5,10 @@ use bytes::Bytes;
 
 use crate::commands::exec::CoordOp;
 use crate::commands::spec::{CommandSpec, Exec};
-use crate::commands::{connection, keys, server, strings, transactions};
+use crate::commands::{connection, keys, pubsub, server, strings, transactions};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
+use crate::pubsub::Kind;
 
 pub async fn run(
     core: &Core,
@@ -30,6 +31,7 @@ pub async fn run(
         CoordOp::Reset => {
             sess.multi = None;
             transactions::unwatch_all(core, sess).await;
+            pubsub::unsubscribe_all(core, sess).await;
             connection::reset(core, sess)
         }
         CoordOp::Hello => connection::hello(core, sess, &args),
@@ -61,6 +63,15 @@ pub async fn run(
         CoordOp::Discard => transactions::discard(core, sess).await,
         CoordOp::Watch => transactions::watch(core, sess, &args).await,
         CoordOp::Unwatch => transactions::unwatch(core, sess).await,
+        CoordOp::Subscribe => pubsub::subscribe(core, sess, Kind::Channel, &args[1..]).await,
+        CoordOp::Unsubscribe => pubsub::unsubscribe(core, sess, Kind::Channel, &args[1..]).await,
+        CoordOp::PSubscribe => pubsub::subscribe(core, sess, Kind::Pattern, &args[1..]).await,
+        CoordOp::PUnsubscribe => pubsub::unsubscribe(core, sess, Kind::Pattern, &args[1..]).await,
+        CoordOp::SSubscribe => pubsub::subscribe(core, sess, Kind::Shard, &args[1..]).await,
+        CoordOp::SUnsubscribe => pubsub::unsubscribe(core, sess, Kind::Shard, &args[1..]).await,
+        CoordOp::Publish => pubsub::publish(core, Kind::Channel, &args).await,
+        CoordOp::SPublish => pubsub::publish(core, Kind::Shard, &args).await,
+        CoordOp::PubSub => pubsub::pubsub(core, &args).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     core.router
@@ -120,6 +131,17 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "pubsub",
+        &[
+            "pubsub|channels",
+            "pubsub|numsub",
+            "pubsub|numpat",
+            "pubsub|shardchannels",
+            "pubsub|shardnumsub",
+            "pubsub|help",
+        ],
+    ),
+    (
         "object",
         &[
             "object|encoding",
@@ -132,7 +154,7 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
 ];
 
 /// The name a call is counted under: `container|sub` for a known subcommand, else the command.
-fn stat_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
+pub fn stat_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
     let Some(sub) = args.get(1) else {
         return spec.name;
     };

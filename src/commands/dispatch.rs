@@ -241,6 +241,13 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
         Some(wrong_arity(spec.name))
     } else if !sess.authenticated && !spec.has(flag::NO_AUTH) {
         Some(Reply::error("NOAUTH Authentication required."))
+    } else if sess.proto == 2
+        && sess.subs.any()
+        && !crate::commands::pubsub::allowed_while_subscribed(spec.name)
+    {
+        Some(crate::commands::pubsub::subscribed_mode_error(
+            crate::commands::coord::stat_name(spec, args),
+        ))
     } else {
         persistence_refusal(spec)
     };
@@ -389,7 +396,7 @@ pub async fn run_pipeline<S: ReplySink>(
             }
             Route::Barrier(spec) => {
                 seg.flush(core, sess.proto, out).await;
-                sess.handle.meta.borrow_mut().last_cmd = spec.name;
+                sess.handle.meta.borrow_mut().last_cmd = coord::stat_name(spec, &args);
                 let reply = coord::run(core, sess, spec, args).await;
                 NetStats::add(&core.net.total_commands_processed, 1);
                 if !std::mem::take(&mut sess.skip_reply) {

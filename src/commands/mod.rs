@@ -11,6 +11,7 @@ pub mod coord;
 pub mod dispatch;
 pub mod exec;
 pub mod keys;
+pub mod pubsub;
 pub mod server;
 pub mod spec;
 pub mod stats;
@@ -31,6 +32,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,
+        pubsub::SPECS,
     ]
     .into_iter()
     .flatten()

@@ -53,6 +53,7 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream) {
             ..ClientMeta::default()
         }),
         killed: std::cell::Cell::new(false),
+        outbox: crate::pubsub::Outbox::default(),
     });
     NetStats::add(&core.net.total_connections_received, 1);
     core.clients.borrow_mut().insert(handle.id, handle.clone());
@@ -67,6 +68,9 @@ pub async fn serve(core: Rc<Core>, stream: TcpStream) {
     }
     if !sess.watched.is_empty() {
         crate::commands::transactions::unwatch_all(&core, &mut sess).await;
+    }
+    if sess.subs.any() {
+        crate::commands::pubsub::unsubscribe_all(&core, &mut sess).await;
     }
 }
 
@@ -83,7 +87,32 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let mut scratch = vec![0u8; READ_CHUNK];
     loop {
-        let n = stream.read(&mut scratch).await?;
+        let n = if sess.subs.any() || !sess.handle.outbox.is_empty() {
+            // A subscriber: whichever comes first, a request or a pushed message. glommio's
+            // read is readiness-based, so abandoning it loses no bytes.
+            let handle = sess.handle.clone();
+            let ev =
+                futures_lite::future::or(async { Some(stream.read(&mut scratch).await) }, async {
+                    handle.outbox.ready().await;
+                    None
+                })
+                .await;
+            match ev {
+                Some(r) => r?,
+                None => {
+                    sess.handle.outbox.drain_into(&mut out);
+                    if sess.handle.killed.get() {
+                        return Ok(());
+                    }
+                    NetStats::add(&core.net.total_net_output_bytes, out.len() as u64);
+                    stream.write_all(&out).await?;
+                    out.clear();
+                    continue;
+                }
+            }
+        } else {
+            stream.read(&mut scratch).await?
+        };
         if n == 0 || sess.handle.killed.get() {
             return Ok(());
         }
@@ -131,6 +160,9 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             }
             if let Some(err) = &fatal {
                 err.encode(sess.proto, &mut out);
+            }
+            if !sess.handle.outbox.is_empty() {
+                sess.handle.outbox.drain_into(&mut out);
             }
             if !out.is_empty() {
                 NetStats::add(&core.net.total_net_output_bytes, out.len() as u64);

@@ -41,6 +41,9 @@ pub enum Reply {
     BigNumber(Bytes),
     /// RESP3 `>` (pub/sub messages, invalidations); for RESP2 an array.
     Push(Vec<Reply>),
+    /// Several replies to one command, one after the other (SUBSCRIBE a b: one confirmation
+    /// per channel). Not an aggregate: nothing is written for the sequence itself.
+    Seq(Vec<Reply>),
 }
 
 /// The only protocol version whose encoding differs from RESP2's.
@@ -91,6 +94,11 @@ impl Reply {
             Reply::BigNumber(digits) if resp3 => put_line(out, b'(', digits),
             Reply::BigNumber(digits) => put_bulk(out, digits),
             Reply::Push(items) => put_aggregate(out, if resp3 { b'>' } else { b'*' }, items, proto),
+            Reply::Seq(replies) => {
+                for r in replies {
+                    r.encode(proto, out);
+                }
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Shard {
     pub active_expire: bool,
     /// This shard's append-only log, once loaded (`None` with `--appendonly no`).
     pub aof: Option<std::rc::Rc<crate::aof::ShardAof>>,
+    /// Pub/sub counts for the channels this shard owns, and every pattern.
+    pub pubsub: crate::pubsub::Owner,
 }
 
 impl Shard {
@@ -59,6 +61,7 @@ impl Shard {
             rng: Rng::new(crate::util::now_us() ^ ((id as u64 + 1) << 40)),
             active_expire: true,
             aof: None,
+            pubsub: crate::pubsub::Owner::default(),
         }
     }
 

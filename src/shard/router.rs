@@ -78,7 +78,20 @@ pub struct Router {
     responses: Option<Senders<Response>>,
     pending: RefCell<AHashMap<u64, oneshot::Sender<Vec<ShardReply>>>>,
     next_token: Cell<u64>,
+    /// Fire-and-forget ops waiting to be sent to each peer, in order ([`Router::post`]).
+    outq: Vec<Rc<PostQueue>>,
 }
+
+/// Ops posted to one peer: drained, in order and in batches, by one task per peer.
+#[derive(Default)]
+struct PostQueue {
+    ops: RefCell<Vec<ShardOp>>,
+    wake: crate::aof::Signal,
+    running: Cell<bool>,
+}
+
+/// The token of a posted batch: the receiver runs it and sends no response.
+const POSTED: u64 = 0;
 
 /// A reply that has been asked for and not yet received.
 pub enum Pending {
@@ -177,6 +190,7 @@ impl Router {
             responses: Some(resp_tx),
             pending: RefCell::new(AHashMap::new()),
             next_token: Cell::new(1),
+            outq: (0..nr_shards).map(|_| Rc::default()).collect(),
         });
         spawn_request_servers(router.clone(), req_rx);
         spawn_response_readers(router.clone(), resp_rx);
@@ -192,6 +206,7 @@ impl Router {
             responses: None,
             pending: RefCell::new(AHashMap::new()),
             next_token: Cell::new(1),
+            outq: vec![Rc::default()],
         }
     }
 
@@ -216,7 +231,10 @@ impl Router {
             let (replies, ticket) = run_ops(&mut self.shard.borrow_mut(), ops);
             return Pending::Ready(replies, ticket);
         }
-        let token = self.next_token.get();
+        let mut token = self.next_token.get();
+        if token == POSTED {
+            token = 1;
+        }
         self.next_token.set(token.wrapping_add(1));
         let (tx, rx) = oneshot::channel();
         self.pending.borrow_mut().insert(token, tx);
@@ -234,6 +252,45 @@ impl Router {
             self.pending.borrow_mut().remove(&token);
         }
         Pending::Remote(rx)
+    }
+
+    /// Queues `op` for `target` without waiting for it or for any answer (pub/sub deliveries).
+    /// Ops posted to one target run there in the order they were posted; ops posted while a
+    /// batch is in flight go together in the next one. On this shard it runs at once.
+    pub fn post(self: &Rc<Self>, target: usize, op: ShardOp) {
+        if target == self.shard_id {
+            let _ = run_ops(&mut self.shard.borrow_mut(), vec![op]);
+            return;
+        }
+        let q = &self.outq[target];
+        q.ops.borrow_mut().push(op);
+        q.wake.notify();
+        if !q.running.replace(true) {
+            let router = self.clone();
+            let q = q.clone();
+            glommio::spawn_local(async move {
+                loop {
+                    let ops = std::mem::take(&mut *q.ops.borrow_mut());
+                    if ops.is_empty() {
+                        q.wake.wait().await;
+                        continue;
+                    }
+                    let req = Request {
+                        from: router.shard_id,
+                        token: POSTED,
+                        ops,
+                    };
+                    let sent = match &router.requests {
+                        Some(s) => s.send_to(target, req).await.is_ok(),
+                        None => false,
+                    };
+                    if !sent {
+                        return;
+                    }
+                }
+            })
+            .detach();
+        }
     }
 
     /// Sends `ops` to `target` and waits for the replies.
@@ -311,6 +368,9 @@ fn spawn_request_servers(router: Rc<Router>, mut rx: Receivers<Request>) {
             while let Some(req) = stream.recv().await {
                 let (replies, ticket) = run_ops(&mut router.shard.borrow_mut(), req.ops);
                 let (from, token) = (req.from, req.token);
+                if token == POSTED {
+                    continue;
+                }
                 if ticket.as_ref().is_none_or(Ticket::is_released) {
                     if !router.respond(from, token, replies).await {
                         break;

@@ -28,6 +28,9 @@ struct Snapshot {
     total_net_output_bytes: u64,
     total_commands_processed: u64,
     aof: Option<crate::aof::AofInfo>,
+    /// Channels owned, patterns (replicated), shard channels owned.
+    pubsub: (u64, u64, u64),
+    output_limit_disconnections: u64,
 }
 
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -100,6 +103,11 @@ pub async fn info(core: &Core, args: &[Bytes]) -> Reply {
                 commands: need_cmds.then(|| s.commands.clone()),
                 heap_bytes: s.dbs.iter().map(|d| d.heap_bytes()).sum(),
                 aof: s.aof.as_ref().map(|a| a.info()),
+                pubsub: (
+                    s.pubsub.len(crate::pubsub::Kind::Channel) as u64,
+                    s.pubsub.len(crate::pubsub::Kind::Pattern) as u64,
+                    s.pubsub.len(crate::pubsub::Kind::Shard) as u64,
+                ),
                 ..Snapshot::default()
             };
             if let Some(c) = Core::current() {
@@ -109,6 +117,7 @@ pub async fn info(core: &Core, args: &[Bytes]) -> Reply {
                 snap.total_net_input_bytes = c.net.total_net_input_bytes.get();
                 snap.total_net_output_bytes = c.net.total_net_output_bytes.get();
                 snap.total_commands_processed = c.net.total_commands_processed.get();
+                snap.output_limit_disconnections = c.net.output_limit_disconnections.get();
             }
             snap
         })
@@ -178,7 +187,7 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
             let ks = |f: fn(&KeyspaceStats) -> u64| snaps.iter().map(|s| f(&s.stats)).sum::<u64>();
             let _ = write!(
                 w,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\nclient_output_buffer_limit_disconnections:{}\r\n",
                 sum(snaps, |s| s.total_connections_received),
                 sum(snaps, |s| s.total_commands_processed),
                 sum(snaps, |s| s.total_net_input_bytes),
@@ -188,7 +197,11 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
                 ks(|k| k.expire_cycle_cpu_us) / 1000,
                 ks(|k| k.keyspace_hits),
                 ks(|k| k.keyspace_misses),
+                sum(snaps, |s| s.pubsub.0),
+                snaps.first().map_or(0, |s| s.pubsub.1),
+                sum(snaps, |s| s.pubsub.2),
                 cmds.total_error_replies,
+                sum(snaps, |s| s.output_limit_disconnections),
             );
         }
         "replication" => {
