@@ -228,10 +228,8 @@ async fn load_log(
         Ok(aof) => {
             {
                 let mut s = shard.borrow_mut();
-                for db in s.dbs.iter_mut() {
-                    db.set_journaling(true);
-                }
                 s.aof = Some(aof.clone());
+                s.update_journaling();
             }
             glommio::spawn_local(crate::aof::driver::commit_loop(aof.clone())).detach();
             glommio::spawn_local(crate::aof::driver::housekeeping(shard.clone(), aof.clone()))

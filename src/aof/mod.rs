@@ -395,9 +395,9 @@ impl BatchAppends {
             .is_some_and(|a| a.log.is_poisoned() || !a.write_ok())
     }
 
-    /// Appends what op `idx` recorded.
-    pub fn after_op(&mut self, shard: &mut Shard, idx: usize) {
-        match append_effects(shard) {
+    /// Appends what op `idx` (command `cmd`) recorded, and raises its keyspace events.
+    pub fn after_op(&mut self, shard: &mut Shard, idx: usize, cmd: &str) {
+        match append_effects(shard, cmd) {
             Ok(0) => {}
             Ok(lsn) => {
                 self.lsn = lsn;
@@ -429,9 +429,23 @@ impl BatchAppends {
 #[derive(Debug)]
 pub struct AppendRefused;
 
-/// Moves every db's recorded effects into the shard's log buffer. Returns the end position of
-/// the last record appended (0 if none).
-pub fn append_effects(shard: &mut Shard) -> Result<Lsn, AppendRefused> {
+/// Moves every db's recorded effects into the shard's log buffer (and raises the keyspace
+/// events of command `cmd`). Returns the end position of the last record appended (0 if none).
+pub fn append_effects(shard: &mut Shard, cmd: &str) -> Result<Lsn, AppendRefused> {
+    if crate::pubsub::notify::active(shard.notify_flags) {
+        let effects: Vec<(usize, Vec<Vec<bytes::Bytes>>)> = shard
+            .dbs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, db)| (i, db.take_journal()))
+            .filter(|(_, j)| !j.is_empty())
+            .collect();
+        if effects.is_empty() {
+            return Ok(0);
+        }
+        crate::pubsub::notify::emit_effects(shard, cmd, &effects);
+        return append_to_log(shard, effects);
+    }
     let Some(aof) = &shard.aof else {
         return Ok(0);
     };
@@ -449,6 +463,35 @@ pub fn append_effects(shard: &mut Shard) -> Result<Lsn, AppendRefused> {
                     if !matches!(e, LogError::Poisoned { .. }) {
                         tracing::error!(shard = shard.id, error = %e, "cannot log a write");
                     }
+                    if matches!(e, LogError::Io { .. } | LogError::Poisoned { .. }) {
+                        aof.note_write_error(&e);
+                    }
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed { Err(AppendRefused) } else { Ok(end) }
+}
+
+/// Appends already-drained effects to the log, if there is one.
+fn append_to_log(
+    shard: &Shard,
+    effects: Vec<(usize, Vec<Vec<bytes::Bytes>>)>,
+) -> Result<Lsn, AppendRefused> {
+    let Some(aof) = &shard.aof else {
+        return Ok(0);
+    };
+    let mut end = 0;
+    let mut failed = false;
+    for (i, list) in effects {
+        for cmd in list {
+            match aof.log.append_command(i as u16, &cmd) {
+                Ok(lsn) => {
+                    end = lsn;
+                    aof.records.set(aof.records.get() + 1);
+                }
+                Err(e) => {
                     if matches!(e, LogError::Io { .. } | LogError::Poisoned { .. }) {
                         aof.note_write_error(&e);
                     }

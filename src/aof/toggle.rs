@@ -46,9 +46,7 @@ async fn disable(core: &Core) -> Result<(), String> {
     core.router
         .run_on_all(|s| {
             if let Some(aof) = s.aof.take() {
-                for db in s.dbs.iter_mut() {
-                    db.set_journaling(false);
-                }
+                s.update_journaling();
                 glommio::spawn_local(async move { driver::close(&aof).await }).detach();
             }
         })
@@ -126,10 +124,8 @@ async fn enable_shard(shard: Rc<RefCell<Shard>>, id: usize, dir: PathBuf, fsync:
     let aof = Rc::new(ShardAof::new(log, fsync));
     {
         let mut s = shard.borrow_mut();
-        for db in s.dbs.iter_mut() {
-            db.set_journaling(true);
-        }
         s.aof = Some(aof.clone());
+        s.update_journaling();
     }
     glommio::spawn_local(driver::commit_loop(aof.clone())).detach();
     glommio::spawn_local(driver::housekeeping(shard.clone(), aof.clone())).detach();

@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use crate::commands::spec::CommandSpec;
 use crate::protocol::Reply;
+use crate::pubsub::notify::{self, notify};
 use crate::shard::Shard;
 use crate::store::Db;
 
@@ -36,6 +37,9 @@ impl<'a> ExecCtx<'a> {
     /// lookupKeyRead, and applying lazy expiry.
     pub fn read(&mut self, key: &[u8]) -> Option<&crate::store::Value> {
         let now = self.now_ms;
+        if self.shard.notify_flags != 0 {
+            return self.read_notifying(key);
+        }
         let shard = &mut *self.shard;
         let (v, expired) = shard.dbs[self.db].lookup(key, now);
         if expired {
@@ -52,12 +56,39 @@ impl<'a> ExecCtx<'a> {
     /// Looks a key up for writing (lazy expiry, no hit/miss counting, like lookupKeyWrite).
     pub fn write(&mut self, key: &[u8]) -> Option<&mut crate::store::Value> {
         let now = self.now_ms;
+        if self.shard.notify_flags != 0 && self.shard.dbs[self.db].contains_expired(key, now) {
+            // Expire it here, where the event can be raised; the lookup below then misses.
+            self.shard.dbs[self.db].lookup(key, now);
+            self.shard.stats.expired_keys += 1;
+            notify(self.shard, notify::EXPIRED, "expired", key, self.db);
+        }
         let shard = &mut *self.shard;
         let (v, expired) = shard.dbs[self.db].lookup_mut(key, now);
         if expired {
             shard.stats.expired_keys += 1;
         }
         v
+    }
+
+    /// [`ExecCtx::read`] with keyspace notifications on: `expired` and `keymiss` events.
+    fn read_notifying(&mut self, key: &[u8]) -> Option<&crate::store::Value> {
+        let now = self.now_ms;
+        let db = self.db;
+        let (found, expired) = {
+            let (v, expired) = self.shard.dbs[db].lookup(key, now);
+            (v.is_some(), expired)
+        };
+        if expired {
+            self.shard.stats.expired_keys += 1;
+            notify(self.shard, notify::EXPIRED, "expired", key, db);
+        }
+        if found {
+            self.shard.stats.keyspace_hits += 1;
+        } else {
+            self.shard.stats.keyspace_misses += 1;
+            notify(self.shard, notify::KEY_MISS, "keymiss", key, db);
+        }
+        self.shard.dbs[db].keys().get(key)
     }
 
     /// True when `key` exists (after lazy expiry), without counting a hit or miss.

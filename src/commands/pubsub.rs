@@ -97,14 +97,16 @@ async fn register(core: &Core, kind: Kind, names: Vec<Bytes>, delta: i32) {
     }
     let me = core.router.shard_id();
     let n = core.nr_shards();
-    if kind == Kind::Pattern {
+    let (everywhere, owned): (Vec<Bytes>, Vec<Bytes>) = names.into_iter().partition(|name| {
+        kind == Kind::Pattern || (kind == Kind::Channel && registry::replicated(name))
+    });
+    if !everywhere.is_empty() {
         core.router
-            .run_on_all(move |s| s.pubsub.adjust(kind, &names, me, n, delta))
+            .run_on_all(move |s| s.pubsub.adjust(kind, &everywhere, me, n, delta))
             .await;
-        return;
     }
     let mut by_owner: Vec<Vec<Bytes>> = vec![Vec::new(); n];
-    for name in names {
+    for name in owned {
         by_owner[shard_for_key(&name, n)].push(name);
     }
     let mut pending = Vec::new();
@@ -183,7 +185,11 @@ pub async fn unsubscribe_all(core: &Core, sess: &mut Session) {
 /// PUBLISH / SPUBLISH: the number of receivers.
 pub async fn publish(core: &Core, kind: Kind, args: &[Bytes]) -> Reply {
     let (channel, payload) = (args[1].clone(), args[2].clone());
-    let owner = shard_for_key(&channel, core.nr_shards());
+    let owner = if kind == Kind::Channel && registry::replicated(&channel) {
+        core.router.shard_id()
+    } else {
+        shard_for_key(&channel, core.nr_shards())
+    };
     match core
         .router
         .run_on(owner, move |s| registry::publish(s, kind, channel, payload))
@@ -229,7 +235,7 @@ pub async fn pubsub(core: &Core, args: &[Bytes]) -> Reply {
             let pattern = args.get(2).cloned();
             let lists = core
                 .router
-                .run_on_all(move |s| s.pubsub.names(kind, pattern.as_deref()))
+                .run_on_all(move |s| s.pubsub.names(kind, pattern.as_deref(), s.id))
                 .await;
             Reply::Array(
                 lists
@@ -271,7 +277,8 @@ pub async fn pubsub(core: &Core, args: &[Bytes]) -> Reply {
             Reply::Array(out)
         }
         ("numpat", 2) => {
-            Reply::Integer(core.router.local().borrow().pubsub.len(Kind::Pattern) as i64)
+            let local = core.router.local().borrow();
+            Reply::Integer(local.pubsub.len(Kind::Pattern, local.id) as i64)
         }
         ("help" | "channels" | "shardchannels" | "numpat", _) => Reply::error(format!(
             "ERR wrong number of arguments for 'pubsub|{sub}' command"

@@ -244,10 +244,13 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
                 ));
             }
             core.router
-                .run_on_all(move |_shard| {
+                .run_on_all(move |shard| {
                     if let Some(c) = Core::current() {
                         let mut p = c.params.borrow_mut();
                         let _ = p.set(&pairs);
+                        shard.notify_flags =
+                            crate::pubsub::notify::parse_flags(p.text("notify-keyspace-events"));
+                        shard.update_journaling();
                     }
                 })
                 .await;

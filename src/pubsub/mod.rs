@@ -36,6 +36,7 @@
 //! for longer than the period, the connection is closed and its queue freed (INFO stats
 //! `client_output_buffer_limit_disconnections`), so no subscriber can grow memory unboundedly.
 
+pub mod notify;
 pub mod registry;
 
 use std::cell::{Cell, RefCell};

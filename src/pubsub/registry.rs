@@ -28,6 +28,13 @@ pub enum Kind {
 
 type Subscribers = AHashMap<Bytes, Vec<Rc<ClientHandle>>>;
 
+/// Keyspace-notification channels are counted on every shard, like patterns, so the shard
+/// that changed a key publishes its events itself: all events of one shard then reach each
+/// subscriber in the order they happened (keyspace and keyevent interleaved as in Redis).
+pub fn replicated(channel: &[u8]) -> bool {
+    channel.starts_with(b"__keyspace@") || channel.starts_with(b"__keyevent@")
+}
+
 /// This core's subscribed connections, by channel, pattern and shard channel.
 #[derive(Default)]
 pub struct Local {
@@ -115,18 +122,26 @@ impl Owner {
             .map_or(0, |c| c.iter().map(|&n| n as u64).sum())
     }
 
-    /// The names with subscribers that match `pattern` (all without one).
-    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
+    /// The names with subscribers that match `pattern` (all without one); replicated
+    /// channels only from shard 0, so the union over shards lists each once.
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>, shard_id: usize) -> Vec<Bytes> {
         self.table(kind)
             .keys()
+            .filter(|n| shard_id == 0 || kind != Kind::Channel || !replicated(n))
             .filter(|n| pattern.is_none_or(|p| glob_match(p, n, false)))
             .cloned()
             .collect()
     }
 
-    /// Distinct names with subscribers.
-    pub fn len(&self, kind: Kind) -> usize {
-        self.table(kind).len()
+    /// Distinct names with subscribers. Replicated channels are counted by shard 0 only, so
+    /// the sum over shards counts each channel once.
+    pub fn len(&self, kind: Kind, shard_id: usize) -> usize {
+        match kind {
+            Kind::Channel if shard_id != 0 => {
+                self.channels.keys().filter(|c| !replicated(c)).count()
+            }
+            _ => self.table(kind).len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

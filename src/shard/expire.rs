@@ -27,16 +27,25 @@ pub fn expire_slice(shard: &mut Shard) -> bool {
     let started = Instant::now();
     let now = crate::util::now_ms();
     let mut more = false;
+    let notifying = shard.notify_flags & crate::pubsub::notify::EXPIRED != 0;
+    let mut expired_keys: Vec<(usize, bytes::Bytes)> = Vec::new();
     let Shard {
         dbs, rng, stats, ..
     } = shard;
     let mut rand = || rng.next_u64();
-    for db in dbs.iter_mut() {
+    for (i, db) in dbs.iter_mut().enumerate() {
         loop {
             if db.expires_len() == 0 {
                 break;
             }
-            let (sampled, expired) = db.expire_sample(KEYS_PER_LOOP, now, &mut rand);
+            let mut keys = Vec::new();
+            let (sampled, expired) = db.expire_sample_into(
+                KEYS_PER_LOOP,
+                now,
+                &mut rand,
+                notifying.then_some(&mut keys),
+            );
+            expired_keys.extend(keys.into_iter().map(|k| (i, k)));
             stats.expired_keys += expired as u64;
             if sampled == 0 || expired * 100 <= sampled * ACCEPTABLE_STALE_PERC {
                 break;
@@ -48,6 +57,9 @@ pub fn expire_slice(shard: &mut Shard) -> bool {
         }
     }
     stats.expire_cycle_cpu_us += started.elapsed().as_micros() as u64;
+    for (db, key) in expired_keys {
+        crate::pubsub::notify::notify(shard, crate::pubsub::notify::EXPIRED, "expired", &key, db);
+    }
     more
 }
 

@@ -48,6 +48,11 @@ pub struct Shard {
     pub aof: Option<std::rc::Rc<crate::aof::ShardAof>>,
     /// Pub/sub counts for the channels this shard owns, and every pattern.
     pub pubsub: crate::pubsub::Owner,
+    /// `notify-keyspace-events` as flag bits (`pubsub::notify`); 0 = off.
+    pub notify_flags: u32,
+    /// The command a shard task is running for, so its effects raise the right keyspace
+    /// events (RENAME's move is `rename_from`/`rename_to`, not `del`/`set`). Taken per op.
+    pub notify_cmd: Option<&'static str>,
 }
 
 impl Shard {
@@ -62,6 +67,16 @@ impl Shard {
             active_expire: true,
             aof: None,
             pubsub: crate::pubsub::Owner::default(),
+            notify_flags: 0,
+            notify_cmd: None,
+        }
+    }
+
+    /// Effects are recorded while the log or keyspace notifications need them.
+    pub fn update_journaling(&mut self) {
+        let on = self.aof.is_some() || crate::pubsub::notify::active(self.notify_flags);
+        for db in self.dbs.iter_mut() {
+            db.set_journaling(on);
         }
     }
 

@@ -136,6 +136,7 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Option
     let mut appends = BatchAppends::default();
     let mut replies = Vec::with_capacity(ops.len());
     for (idx, op) in ops.into_iter().enumerate() {
+        let mut cmd = "";
         let reply = match op {
             ShardOp::Exec { spec, .. } if spec.is_write() && BatchAppends::refuse_write(shard) => {
                 ShardReply::Reply(aof::misconf())
@@ -146,13 +147,18 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Option
                 args,
                 count_call,
             } => {
+                cmd = spec.name;
                 let mut ctx = ExecCtx::new(shard, db);
                 ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args, count_call))
             }
-            ShardOp::Task(f) => ShardReply::Any(f(shard)),
+            ShardOp::Task(f) => {
+                let r = f(shard);
+                cmd = shard.notify_cmd.take().unwrap_or("");
+                ShardReply::Any(r)
+            }
         };
         replies.push(reply);
-        appends.after_op(shard, idx);
+        appends.after_op(shard, idx, cmd);
     }
     let ticket = appends.finish(shard, &mut replies);
     (replies, ticket)

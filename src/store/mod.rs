@@ -192,6 +192,11 @@ impl Db {
         (self.keys.get_mut(key), expired)
     }
 
+    /// True when `key` exists with a deadline that has passed (lazy expiry would drop it).
+    pub fn contains_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        !self.expires.is_empty() && self.expires.get(key).is_some_and(|&at| at <= now_ms)
+    }
+
     pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
         self.expire_if_needed(key, now_ms);
         self.keys.contains_key(key)
@@ -345,6 +350,17 @@ impl Db {
         now_ms: u64,
         rand: &mut impl FnMut() -> u64,
     ) -> (usize, usize) {
+        self.expire_sample_into(sample, now_ms, rand, None)
+    }
+
+    /// [`Db::expire_sample`], also collecting the removed keys into `removed_keys`.
+    pub fn expire_sample_into(
+        &mut self,
+        sample: usize,
+        now_ms: u64,
+        rand: &mut impl FnMut() -> u64,
+        mut removed_keys: Option<&mut Vec<Bytes>>,
+    ) -> (usize, usize) {
         let mut dead: Vec<Bytes> = Vec::new();
         let (mut ttl_sum, mut ttl_n) = (0u64, 0u64);
         let sampled = self.expires.sample(sample, rand, |k, &at| {
@@ -363,6 +379,9 @@ impl Db {
                 self.expires.remove(&k[..]);
                 self.keys.remove(&k[..]);
                 removed += 1;
+                if let Some(out) = removed_keys.as_deref_mut() {
+                    out.push(k.clone());
+                }
             }
         }
         if let Some(avg) = ttl_sum.checked_div(ttl_n) {

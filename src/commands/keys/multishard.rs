@@ -277,6 +277,7 @@ pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
         let r = core
             .router
             .run_on(ss, move |shard| {
+                shard.notify_cmd = Some("rename");
                 let mut ctx = ExecCtx::new(shard, db);
                 if !ctx.exists(&src) {
                     return Taken::NoSuchKey;
@@ -329,6 +330,7 @@ pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
     let taken = core
         .router
         .run_on(ss, move |s| {
+            s.notify_cmd = Some("rename");
             let mut ctx = ExecCtx::new(s, db);
             if !ctx.exists(&s2) {
                 return None;
@@ -343,6 +345,7 @@ pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
     let placed = core
         .router
         .run_on(ds, move |s| {
+            s.notify_cmd = Some("rename");
             let mut ctx = ExecCtx::new(s, db);
             if ctx.exists(&dst) && nx {
                 return Some((value, at));
@@ -357,6 +360,7 @@ pub async fn rename(core: &Core, db: usize, args: &[Bytes], nx: bool) -> Reply {
             // RENAMENX and the destination exists: give the source its value back.
             core.router
                 .run_on(ss, move |s| {
+                    s.notify_cmd = Some("restore-silently");
                     let mut ctx = ExecCtx::new(s, db);
                     if !ctx.exists(&src) {
                         ctx.db().insert(&src, value, at);
@@ -408,6 +412,7 @@ pub async fn copy(core: &Core, db: usize, args: &[Bytes]) -> Reply {
         Some((v, at))
     };
     let write = move |s: &mut Shard, v: Value, at: Option<u64>| -> bool {
+        s.notify_cmd = Some("copy");
         let mut ctx = ExecCtx::new(s, dst_db);
         if ctx.exists(&dst) && !replace {
             return false;

@@ -104,9 +104,9 @@ pub async fn info(core: &Core, args: &[Bytes]) -> Reply {
                 heap_bytes: s.dbs.iter().map(|d| d.heap_bytes()).sum(),
                 aof: s.aof.as_ref().map(|a| a.info()),
                 pubsub: (
-                    s.pubsub.len(crate::pubsub::Kind::Channel) as u64,
-                    s.pubsub.len(crate::pubsub::Kind::Pattern) as u64,
-                    s.pubsub.len(crate::pubsub::Kind::Shard) as u64,
+                    s.pubsub.len(crate::pubsub::Kind::Channel, s.id) as u64,
+                    s.pubsub.len(crate::pubsub::Kind::Pattern, s.id) as u64,
+                    s.pubsub.len(crate::pubsub::Kind::Shard, s.id) as u64,
                 ),
                 ..Snapshot::default()
             };
