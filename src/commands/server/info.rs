@@ -31,6 +31,7 @@ struct Snapshot {
     /// Channels owned, patterns (replicated), shard channels owned.
     pubsub: (u64, u64, u64),
     output_limit_disconnections: u64,
+    pubsub_clients: u64,
 }
 
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -118,6 +119,15 @@ pub async fn info(core: &Core, args: &[Bytes]) -> Reply {
                 snap.total_net_output_bytes = c.net.total_net_output_bytes.get();
                 snap.total_commands_processed = c.net.total_commands_processed.get();
                 snap.output_limit_disconnections = c.net.output_limit_disconnections.get();
+                snap.pubsub_clients = c
+                    .clients
+                    .borrow()
+                    .values()
+                    .filter(|h| {
+                        let m = h.meta.borrow();
+                        m.subscriptions + m.psubscriptions + m.ssubscriptions > 0
+                    })
+                    .count() as u64;
             }
             snap
         })
@@ -176,9 +186,10 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
         "clients" => {
             let _ = write!(
                 w,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
                 sum(snaps, |s| s.connected_clients as u64),
                 params.int("maxclients"),
+                sum(snaps, |s| s.pubsub_clients),
             );
         }
         "memory" => render_memory(&params, snaps, w),
