@@ -23,7 +23,7 @@ use crate::commands::{coord, transactions};
 use crate::commands::{lookup, stats::CommandStats};
 use crate::core::{Core, NetStats, Session};
 use crate::protocol::Reply;
-use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops};
+use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops, settle};
 use crate::shard::shard_for_key;
 
 enum Slot {
@@ -49,11 +49,20 @@ struct Part {
 /// Where replies go: encoded onto the connection's output, or collected (EXEC).
 pub trait ReplySink {
     fn push(&mut self, reply: Reply, proto: u8);
+    /// Writes the connection's queued pub/sub frames ahead of the next reply (the output
+    /// stream only; collected replies leave them for later).
+    fn push_outbox(&mut self, _outbox: &crate::pubsub::Outbox) {}
 }
 
 impl ReplySink for BytesMut {
     fn push(&mut self, reply: Reply, proto: u8) {
         reply.encode(proto, self);
+    }
+
+    fn push_outbox(&mut self, outbox: &crate::pubsub::Outbox) {
+        if !outbox.is_empty() {
+            outbox.drain_into(self);
+        }
     }
 }
 
@@ -87,7 +96,13 @@ impl Segment {
     }
 
     /// Runs the accumulated ops and encodes every reply, in order, into `out`.
-    async fn flush<S: ReplySink>(&mut self, core: &Core, proto: u8, out: &mut S) {
+    async fn flush<S: ReplySink>(
+        &mut self,
+        core: &Core,
+        proto: u8,
+        outbox: Option<&crate::pubsub::Outbox>,
+        out: &mut S,
+    ) {
         if self.slots.is_empty() {
             return;
         }
@@ -101,19 +116,24 @@ impl Segment {
                 pending.push((shard, n, router.send(shard, std::mem::take(ops)).await));
             }
         }
-        let mut local_ticket = None;
+        let mut local_settle = None;
         if !self.ops[local].is_empty() {
             let ops = std::mem::take(&mut self.ops[local]);
-            let (replies, ticket) = run_ops(&mut router.local().borrow_mut(), ops);
+            let (replies, s) = run_ops(&mut router.local().borrow_mut(), ops);
             results[local] = replies;
-            local_ticket = ticket;
+            local_settle = Some(s).filter(|s| !s.is_ready());
         }
-        if local_ticket.is_some() {
+        if let Some(s) = local_settle {
             let replies = std::mem::take(&mut results[local]);
-            results[local] = crate::aof::settle(replies, local_ticket).await;
+            results[local] = settle(replies, s).await;
         }
         for (shard, n, p) in pending {
             results[shard] = p.wait(n).await;
+        }
+        // Pushes this segment caused for this very connection (its own keyspace events, a
+        // PUBLISH to itself) go before the replies, as Redis sends them.
+        if let Some(outbox) = outbox {
+            out.push_outbox(outbox);
         }
         for slot in self.slots.drain(..) {
             let reply = match slot {
@@ -395,15 +415,18 @@ pub async fn run_pipeline<S: ReplySink>(
                 split(&mut seg, core, sess.db, spec, &args, merge);
             }
             Route::Barrier(spec) => {
-                seg.flush(core, sess.proto, out).await;
+                seg.flush(core, sess.proto, Some(&sess.handle.outbox), out)
+                    .await;
                 sess.handle.meta.borrow_mut().last_cmd = coord::stat_name(spec, &args);
                 let reply = coord::run(core, sess, spec, args).await;
                 NetStats::add(&core.net.total_commands_processed, 1);
                 if !std::mem::take(&mut sess.skip_reply) {
+                    out.push_outbox(&sess.handle.outbox);
                     out.push(reply, sess.proto);
                 }
             }
         }
     }
-    seg.flush(core, sess.proto, out).await;
+    seg.flush(core, sess.proto, Some(&sess.handle.outbox), out)
+        .await;
 }

@@ -280,7 +280,14 @@ pub async fn pubsub(core: &Core, args: &[Bytes]) -> Reply {
             let local = core.router.local().borrow();
             Reply::Integer(local.pubsub.len(Kind::Pattern, local.id) as i64)
         }
-        ("help" | "channels" | "shardchannels" | "numpat", _) => Reply::error(format!(
+        ("channels" | "shardchannels", _) => Reply::error(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&args[1])
+                .chars()
+                .take(128)
+                .collect::<String>()
+        )),
+        ("help" | "numpat", _) => Reply::error(format!(
             "ERR wrong number of arguments for 'pubsub|{sub}' command"
         )),
         _ => {

@@ -200,7 +200,9 @@ pub fn publish(shard: &mut Shard, kind: Kind, channel: Bytes, payload: Bytes) ->
             continue;
         }
         let (channel, payload) = (channel.clone(), payload.clone());
-        core.router.post(
+        // Acknowledged, so this op's reply (PUBLISH's count, or the reply of the write that
+        // raised a keyspace event) leaves only once every receiver has the frame queued.
+        let delivered = core.router.post_acked(
             c,
             ShardOp::Task(Box::new(move |_shard| {
                 if let Some(core) = Core::current() {
@@ -209,6 +211,7 @@ pub fn publish(shard: &mut Shard, kind: Kind, channel: Bytes, payload: Bytes) ->
                 Box::new(())
             })),
         );
+        shard.deferred.push(delivered);
     }
     receivers as i64
 }

@@ -53,6 +53,9 @@ pub struct Shard {
     /// The command a shard task is running for, so its effects raise the right keyspace
     /// events (RENAME's move is `rename_from`/`rename_to`, not `del`/`set`). Taken per op.
     pub notify_cmd: Option<&'static str>,
+    /// Deliveries an op started on other cores that must be done before its reply leaves
+    /// (taken by `router::run_ops` into the batch's `Settle`).
+    pub deferred: Vec<router::Deferred>,
 }
 
 impl Shard {
@@ -69,6 +72,7 @@ impl Shard {
             pubsub: crate::pubsub::Owner::default(),
             notify_flags: 0,
             notify_cmd: None,
+            deferred: Vec::new(),
         }
     }
 

@@ -62,11 +62,41 @@ pub struct Request {
     from: usize,
     token: u64,
     ops: Vec<ShardOp>,
+    /// For a posted batch: the sequence number of its last op (acknowledged when run).
+    seq: u64,
 }
 
 pub struct Response {
     token: u64,
     replies: Vec<ShardReply>,
+    from: usize,
+    /// For an acknowledgement ([`ACKED`]): posted ops from this core up to here have run.
+    seq: u64,
+}
+
+/// Work a shard op left to finish before its reply may leave: pub/sub deliveries on other
+/// cores that must be queued first (futures resolved by [`Router::post_acked`]).
+pub type Deferred = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// What a batch's replies wait for: its log records, and deferred deliveries.
+#[derive(Default)]
+pub struct Settle {
+    pub ticket: Option<Ticket>,
+    pub waits: Vec<Deferred>,
+}
+
+impl Settle {
+    pub fn is_ready(&self) -> bool {
+        self.waits.is_empty() && self.ticket.as_ref().is_none_or(Ticket::is_released)
+    }
+}
+
+/// Waits until a batch's replies may leave (see [`Settle`]).
+pub async fn settle(replies: Vec<ShardReply>, s: Settle) -> Vec<ShardReply> {
+    for w in s.waits {
+        w.await;
+    }
+    aof::settle(replies, s.ticket).await
 }
 
 /// The per-core handle for talking to shards (including its own).
@@ -80,7 +110,14 @@ pub struct Router {
     next_token: Cell<u64>,
     /// Fire-and-forget ops waiting to be sent to each peer, in order ([`Router::post`]).
     outq: Vec<Rc<PostQueue>>,
+    /// Per peer: sequence number of the last op posted to it, and the last it acknowledged.
+    post_seq: Vec<Cell<u64>>,
+    acked: Vec<Cell<u64>>,
+    ack_waiters: Vec<RefCell<AckWaiters>>,
 }
+
+/// Futures waiting for a peer to acknowledge posted ops up to a sequence number.
+type AckWaiters = std::collections::VecDeque<(u64, oneshot::Sender<()>)>;
 
 /// Ops posted to one peer: drained, in order and in batches, by one task per peer.
 #[derive(Default)]
@@ -90,13 +127,15 @@ struct PostQueue {
     running: Cell<bool>,
 }
 
-/// The token of a posted batch: the receiver runs it and sends no response.
+/// The token of a posted batch: the receiver runs it and answers only with an [`ACKED`].
 const POSTED: u64 = 0;
+/// The token of an acknowledgement of posted batches (a response carrying only `seq`).
+const ACKED: u64 = u64::MAX;
 
 /// A reply that has been asked for and not yet received.
 pub enum Pending {
-    /// Ran on the local shard; released once its log records are (see [`aof::settle`]).
-    Ready(Vec<ShardReply>, Option<Ticket>),
+    /// Ran on the local shard; released once settled (see [`Settle`]).
+    Ready(Vec<ShardReply>, Settle),
     Remote(oneshot::Receiver<Vec<ShardReply>>),
 }
 
@@ -104,7 +143,7 @@ impl Pending {
     /// Waits for the replies. A shard that went away (shutdown) yields an error per op.
     pub async fn wait(self, nr_ops: usize) -> Vec<ShardReply> {
         match self {
-            Pending::Ready(r, ticket) => aof::settle(r, ticket).await,
+            Pending::Ready(r, s) => settle(r, s).await,
             Pending::Remote(rx) => rx.await.unwrap_or_else(|| {
                 (0..nr_ops)
                     .map(|_| ShardReply::Reply(Reply::error("ERR shard unavailable")))
@@ -131,8 +170,8 @@ impl MeshBuilders {
 }
 
 /// Runs a batch of ops on `shard`, in order, appending each op's effects to the shard's log.
-/// The replies must not leave before the returned ticket is settled ([`aof::settle`]).
-pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Option<Ticket>) {
+/// The replies must not leave before the returned [`Settle`] is settled ([`settle`]).
+pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle) {
     let mut appends = BatchAppends::default();
     let mut replies = Vec::with_capacity(ops.len());
     for (idx, op) in ops.into_iter().enumerate() {
@@ -161,7 +200,8 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Option
         appends.after_op(shard, idx, cmd);
     }
     let ticket = appends.finish(shard, &mut replies);
-    (replies, ticket)
+    let waits = std::mem::take(&mut shard.deferred);
+    (replies, Settle { ticket, waits })
 }
 
 impl Router {
@@ -197,6 +237,9 @@ impl Router {
             pending: RefCell::new(AHashMap::new()),
             next_token: Cell::new(1),
             outq: (0..nr_shards).map(|_| Rc::default()).collect(),
+            post_seq: (0..nr_shards).map(|_| Cell::new(0)).collect(),
+            acked: (0..nr_shards).map(|_| Cell::new(0)).collect(),
+            ack_waiters: (0..nr_shards).map(|_| RefCell::default()).collect(),
         });
         spawn_request_servers(router.clone(), req_rx);
         spawn_response_readers(router.clone(), resp_rx);
@@ -213,6 +256,9 @@ impl Router {
             pending: RefCell::new(AHashMap::new()),
             next_token: Cell::new(1),
             outq: vec![Rc::default()],
+            post_seq: vec![Cell::new(0)],
+            acked: vec![Cell::new(0)],
+            ack_waiters: vec![RefCell::default()],
         }
     }
 
@@ -234,8 +280,8 @@ impl Router {
     /// later, so several shards can work at once.
     pub async fn send(&self, target: usize, ops: Vec<ShardOp>) -> Pending {
         if target == self.shard_id {
-            let (replies, ticket) = run_ops(&mut self.shard.borrow_mut(), ops);
-            return Pending::Ready(replies, ticket);
+            let (replies, s) = run_ops(&mut self.shard.borrow_mut(), ops);
+            return Pending::Ready(replies, s);
         }
         let mut token = self.next_token.get();
         if token == POSTED {
@@ -248,6 +294,7 @@ impl Router {
             from: self.shard_id,
             token,
             ops,
+            seq: 0,
         };
         let sent = match &self.requests {
             Some(s) => s.send_to(target, req).await.is_ok(),
@@ -263,11 +310,54 @@ impl Router {
     /// Queues `op` for `target` without waiting for it or for any answer (pub/sub deliveries).
     /// Ops posted to one target run there in the order they were posted; ops posted while a
     /// batch is in flight go together in the next one. On this shard it runs at once.
+    ///
+    /// Never post to this core's own shard from code that holds the shard's borrow.
     pub fn post(self: &Rc<Self>, target: usize, op: ShardOp) {
         if target == self.shard_id {
             let _ = run_ops(&mut self.shard.borrow_mut(), vec![op]);
             return;
         }
+        self.enqueue(target, op);
+    }
+
+    /// [`Router::post`] to another core, returning a future that resolves once `target` has
+    /// run the op (posted ops are acknowledged in batches, over the response mesh).
+    pub fn post_acked(self: &Rc<Self>, target: usize, op: ShardOp) -> Deferred {
+        let seq = self.enqueue(target, op);
+        let (tx, rx) = oneshot::channel();
+        if seq <= self.acked[target].get() {
+            tx.send(());
+        } else {
+            self.ack_waiters[target].borrow_mut().push_back((seq, tx));
+        }
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+
+    /// Records an acknowledgement from `peer` and wakes what waited for it.
+    fn acknowledge(&self, peer: usize, seq: u64) {
+        if seq > self.acked[peer].get() {
+            self.acked[peer].set(seq);
+        }
+        let mut ready = Vec::new();
+        {
+            let mut w = self.ack_waiters[peer].borrow_mut();
+            while w.front().is_some_and(|(s, _)| *s <= seq) {
+                if let Some((_, tx)) = w.pop_front() {
+                    ready.push(tx);
+                }
+            }
+        }
+        for tx in ready {
+            tx.send(());
+        }
+    }
+
+    /// Queues `op` for `target`'s drain task; returns the op's sequence number.
+    fn enqueue(self: &Rc<Self>, target: usize, op: ShardOp) -> u64 {
+        let seq = self.post_seq[target].get() + 1;
+        self.post_seq[target].set(seq);
         let q = &self.outq[target];
         q.ops.borrow_mut().push(op);
         q.wake.notify();
@@ -285,6 +375,7 @@ impl Router {
                         from: router.shard_id,
                         token: POSTED,
                         ops,
+                        seq: router.post_seq[target].get(),
                     };
                     let sent = match &router.requests {
                         Some(s) => s.send_to(target, req).await.is_ok(),
@@ -297,6 +388,7 @@ impl Router {
             })
             .detach();
         }
+        seq
     }
 
     /// Sends `ops` to `target` and waits for the replies.
@@ -344,9 +436,21 @@ impl Router {
     }
 
     /// Sends a batch's replies back to the core that asked. False if that core is gone.
-    async fn respond(&self, to: usize, token: u64, replies: Vec<ShardReply>) -> bool {
+    async fn send_response(
+        &self,
+        to: usize,
+        token: u64,
+        replies: Vec<ShardReply>,
+        seq: u64,
+    ) -> bool {
+        let resp = Response {
+            token,
+            replies,
+            from: self.shard_id,
+            seq,
+        };
         match &self.responses {
-            Some(tx) => tx.send_to(to, Response { token, replies }).await.is_ok(),
+            Some(tx) => tx.send_to(to, resp).await.is_ok(),
             None => false,
         }
     }
@@ -372,23 +476,25 @@ fn spawn_request_servers(router: Rc<Router>, mut rx: Receivers<Request>) {
         let router = router.clone();
         glommio::spawn_local(async move {
             while let Some(req) = stream.recv().await {
-                let (replies, ticket) = run_ops(&mut router.shard.borrow_mut(), req.ops);
-                let (from, token) = (req.from, req.token);
-                if token == POSTED {
-                    continue;
-                }
-                if ticket.as_ref().is_none_or(Ticket::is_released) {
-                    if !router.respond(from, token, replies).await {
+                let (replies, s) = run_ops(&mut router.shard.borrow_mut(), req.ops);
+                let (from, token, seq) = (req.from, req.token, req.seq);
+                let (token, seq) = if token == POSTED {
+                    (ACKED, seq)
+                } else {
+                    (token, 0)
+                };
+                if s.is_ready() {
+                    if !router.send_response(from, token, replies, seq).await {
                         break;
                     }
                     continue;
                 }
-                // Wait for the log in a task of its own, so this peer's next batch runs (and
-                // shares the next fdatasync) meanwhile.
+                // Wait for the log (and deliveries) in a task of its own, so this peer's next
+                // batch runs (and shares the next fdatasync) meanwhile.
                 let router = router.clone();
                 glommio::spawn_local(async move {
-                    let replies = aof::settle(replies, ticket).await;
-                    router.respond(from, token, replies).await;
+                    let replies = settle(replies, s).await;
+                    router.send_response(from, token, replies, seq).await;
                 })
                 .detach();
             }
@@ -402,7 +508,11 @@ fn spawn_response_readers(router: Rc<Router>, mut rx: Receivers<Response>) {
         let router = router.clone();
         glommio::spawn_local(async move {
             while let Some(resp) = stream.recv().await {
-                router.complete(resp.token, resp.replies);
+                if resp.token == ACKED {
+                    router.acknowledge(resp.from, resp.seq);
+                } else {
+                    router.complete(resp.token, resp.replies);
+                }
             }
         })
         .detach();
