@@ -15,11 +15,15 @@
 //! 2. The owner adds up the exact receivers: the channel's per-core counts plus, for every
 //!    pattern that matches (Redis's glob), its per-core counts. That sum is PUBLISH's reply.
 //! 3. For every core with at least one receiver the owner posts one delivery (channel,
-//!    payload, the matching patterns) — fire and forget, batched per peer, in order
-//!    ([`crate::shard::router::Router::post`]). Cross-core messages per PUBLISH: one, plus one
-//!    per *core* with subscribers, whatever the number of subscribers.
+//!    payload, the matching patterns), batched per peer, in order, and acknowledged
+//!    ([`crate::shard::router::Router::post_acked`]); the reply waits for the
+//!    acknowledgements, so once PUBLISH returns, every counted receiver has the frame queued.
+//!    Cross-core messages per PUBLISH: the request and reply, plus a delivery and an
+//!    acknowledgement per *core* with subscribers (both batched with others in flight),
+//!    whatever the number of subscribers.
 //! 4. The receiving core encodes each frame once per protocol (RESP2 array, RESP3 push) and
-//!    queues the same `Bytes` on every subscriber's [`Outbox`]; the connection task writes it.
+//!    queues the same `Bytes` on every subscriber's [`Outbox`]; the connection task writes it,
+//!    before the replies of the pipeline it is running (so a client's own pushes come first).
 //!
 //! Order: one publisher's PUBLISHes reach the owner in order (one connection runs its
 //! commands in order; the mesh is FIFO), the owner posts to each core in order, and each core
