@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -34,3 +35,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 bash tests/redis_py_suite.sh "$port"
+
+# The seed's architecture with the real packages: two socket.io servers whose
+# @socket.io/redis-adapter (ioredis) uses corekv as the broker (classic and sharded adapters,
+# RESP2 and RESP3). Installs its pinned npm packages on first use.
+bash tests/node_suite.sh "$port"

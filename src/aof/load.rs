@@ -304,7 +304,7 @@ fn apply(
         return Err(format!("a '{name}' record with {} arguments", args.len()));
     }
     let f = match spec.exec {
-        Exec::Shard(f) | Exec::Split(f, _) => f,
+        Exec::Shard(f) | Exec::Split(f, _) | Exec::Channel(f) => f,
         Exec::Coord(_) => return Err(format!("'{name}' cannot be replayed from a log")),
     };
     if let Some(fl) = filter {

@@ -69,8 +69,6 @@ pub async fn run(
         CoordOp::PUnsubscribe => pubsub::unsubscribe(core, sess, Kind::Pattern, &args[1..]).await,
         CoordOp::SSubscribe => pubsub::subscribe(core, sess, Kind::Shard, &args[1..]).await,
         CoordOp::SUnsubscribe => pubsub::unsubscribe(core, sess, Kind::Shard, &args[1..]).await,
-        CoordOp::Publish => pubsub::publish(core, Kind::Channel, &args).await,
-        CoordOp::SPublish => pubsub::publish(core, Kind::Shard, &args).await,
         CoordOp::PubSub => pubsub::pubsub(core, &args).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;

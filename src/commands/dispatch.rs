@@ -278,6 +278,7 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
     let n = core.nr_shards();
     match spec.exec {
         Exec::Coord(_) => Route::Barrier(spec),
+        Exec::Channel(_) => Route::Op(crate::pubsub::channel_shard(core, &args[1]), spec),
         Exec::Shard(_) => {
             let mut shards = spec
                 .key_indices(args.len())

@@ -106,7 +106,9 @@ pub fn run_shard_fn(
     count_call: bool,
 ) -> Reply {
     let f = match spec.exec {
-        crate::commands::spec::Exec::Shard(f) | crate::commands::spec::Exec::Split(f, _) => f,
+        crate::commands::spec::Exec::Shard(f)
+        | crate::commands::spec::Exec::Split(f, _)
+        | crate::commands::spec::Exec::Channel(f) => f,
         crate::commands::spec::Exec::Coord(_) => {
             return Reply::error("ERR internal: coordinated command sent to a shard");
         }
@@ -163,7 +165,5 @@ pub enum CoordOp {
     PUnsubscribe,
     SSubscribe,
     SUnsubscribe,
-    Publish,
-    SPublish,
     PubSub,
 }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::commands::exec::CoordOp;
+use crate::commands::exec::{CoordOp, ExecCtx};
 use crate::commands::spec::{CommandSpec, Exec, flag::*};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
@@ -30,10 +30,10 @@ pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, (1, -1, 1), Exec::Coord(CoordOp::SUnsubscribe))
         .acl(&["pubsub", "slow"])
         .doc("pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels", "O(N) where N is the number of clients already subscribed to a shard channel."),
-    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST | SENTINEL, (0, 0, 0), Exec::Coord(CoordOp::Publish))
+    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST | SENTINEL, (0, 0, 0), Exec::Channel(publish))
         .acl(&["pubsub", "fast"])
         .doc("pubsub", "2.0.0", "Post a message to a channel", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
-    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, (1, 1, 1), Exec::Coord(CoordOp::SPublish))
+    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, (1, 1, 1), Exec::Shard(spublish))
         .acl(&["pubsub", "fast"])
         .doc("pubsub", "7.0.0", "Post a message to a shard channel", "O(N) where N is the number of clients subscribed to the receiving shard channel."),
     CommandSpec::new("pubsub", -2, 0, (0, 0, 0), Exec::Coord(CoordOp::PubSub))
@@ -182,22 +182,23 @@ pub async fn unsubscribe_all(core: &Core, sess: &mut Session) {
     sync_meta(sess);
 }
 
-/// PUBLISH / SPUBLISH: the number of receivers.
-pub async fn publish(core: &Core, kind: Kind, args: &[Bytes]) -> Reply {
+/// PUBLISH, on the channel's owner (dispatched there like a keyed command, so a pipeline of
+/// PUBLISHes is one batch): the number of receivers. The reply waits (through the batch's
+/// settle) until every receiving core has the frame queued.
+fn publish(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
     let (channel, payload) = (args[1].clone(), args[2].clone());
-    let owner = if kind == Kind::Channel && registry::replicated(&channel) {
-        core.router.shard_id()
-    } else {
-        shard_for_key(&channel, core.nr_shards())
-    };
-    match core
-        .router
-        .run_on(owner, move |s| registry::publish(s, kind, channel, payload))
-        .await
-    {
-        Some(n) => Reply::Integer(n),
-        None => Reply::error("ERR shard unavailable"),
-    }
+    Reply::Integer(registry::publish(
+        ctx.shard,
+        Kind::Channel,
+        channel,
+        payload,
+    ))
+}
+
+/// SPUBLISH, on the shard channel's owner (its key).
+fn spublish(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
+    let (channel, payload) = (args[1].clone(), args[2].clone());
+    Reply::Integer(registry::publish(ctx.shard, Kind::Shard, channel, payload))
 }
 
 const HELP: &[&str] = &[

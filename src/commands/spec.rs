@@ -61,6 +61,9 @@ pub enum Exec {
     Split(ShardFn, Merge),
     /// Coordinated on the connection's core: connection state, fan-out, or multi-step work.
     Coord(CoordOp),
+    /// Runs on the shard that owns the pub/sub channel named by the first argument (which is
+    /// not a key: PUBLISH declares none), so pipelined PUBLISHes travel as one batch.
+    Channel(ShardFn),
 }
 
 /// How the partial replies of a `Split` command are combined.

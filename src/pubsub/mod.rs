@@ -53,6 +53,16 @@ use bytes::{Bytes, BytesMut};
 
 pub use registry::{Kind, Local, Owner};
 
+/// The shard a PUBLISH of `channel` runs on: the channel's owner, or this core's own shard
+/// for keyspace-notification channels (counted on every shard).
+pub fn channel_shard(core: &crate::core::Core, channel: &[u8]) -> usize {
+    if registry::replicated(channel) {
+        core.router.shard_id()
+    } else {
+        crate::shard::shard_for_key(channel, core.nr_shards())
+    }
+}
+
 /// Frames pushed to one connection and not yet written.
 #[derive(Default)]
 pub struct Outbox {
