@@ -15,6 +15,7 @@
 //!   loading and re-sharding at start, rewrites, disk errors.
 //! - [`pubsub`]: channels, patterns and shard channels across cores; subscriber outboxes.
 //! - [`core`]: per-core context (router, connections, runtime parameters).
+//! - [`ops`]: running as a service: systemd's notify protocol.
 //! - [`metrics`]: allocated bytes, RSS, CPU time.
 //! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
 //!
@@ -26,6 +27,7 @@ pub mod config;
 pub mod core;
 pub mod metrics;
 pub mod net;
+pub mod ops;
 pub mod persistence;
 pub mod protocol;
 pub mod pubsub;

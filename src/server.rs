@@ -124,6 +124,7 @@ pub fn run(config: Config) -> Result<(), String> {
     drop(reservation);
     if failure.is_none() {
         tracing::info!(%addr, shards = n, "corekv ready to accept connections");
+        crate::ops::sd_notify::watch();
     }
     for h in handles {
         if h.join().is_err() {

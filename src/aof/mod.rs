@@ -84,6 +84,21 @@ pub(crate) fn set_loading(shards: usize) {
     }
 }
 
+/// A one-line loading progress for systemd's STATUS.
+pub fn loading_status() -> String {
+    let total = LOADING_TOTAL_BYTES.load(Ordering::Relaxed);
+    let loaded = LOADING_LOADED_BYTES.load(Ordering::Relaxed).min(total);
+    let shards = LOADING_SHARDS.load(Ordering::Relaxed);
+    if total == 0 {
+        return format!("Loading the append-only log ({shards} shards to go)");
+    }
+    format!(
+        "Loading the append-only log: {:.1}% of {} bytes ({shards} shards to go)",
+        loaded as f64 * 100.0 / total as f64,
+        total
+    )
+}
+
 pub(crate) fn shard_loaded() {
     LOADING_SHARDS.fetch_sub(1, Ordering::SeqCst);
 }

@@ -1,0 +1,3 @@
+//! Operating corekv as a service: the systemd notify protocol ([`sd_notify`]).
+
+pub mod sd_notify;
