@@ -181,7 +181,12 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
     let core = Rc::new(Core::new(config.clone(), router, started_ms, run_id.into()));
     Core::install(core.clone());
 
-    let sk = match listener::bind_reuseport(addr, 511) {
+    let backlog = core
+        .params
+        .borrow()
+        .int("tcp-backlog")
+        .clamp(1, i32::MAX as i64) as i32;
+    let sk = match listener::bind_reuseport(addr, backlog) {
         Ok(sk) => sk,
         Err(e) => {
             let _ = ready.send(Err(format!("shard {shard_id} cannot bind {addr}: {e}")));
@@ -206,8 +211,13 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
         || SHUTDOWN_REQUESTED.load(Ordering::Relaxed),
     ));
 
+    let mut idle_check = std::time::Instant::now();
     while !SHUTDOWN_REQUESTED.load(Ordering::Relaxed) {
         glommio::timer::sleep(SHUTDOWN_POLL).await;
+        if idle_check.elapsed() >= Duration::from_secs(1) {
+            idle_check = std::time::Instant::now();
+            close_idle_clients(&core);
+        }
     }
     stop(&core, listener_fd).await;
     if let Some(aof) = &aof {
@@ -216,6 +226,31 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
     drop(accept);
     let _ = expiry.cancel().await;
     Core::uninstall();
+}
+
+/// Redis's `timeout`: closes clients idle for longer than that many seconds, except
+/// subscribers (as Redis exempts pub/sub clients). Checked once a second.
+fn close_idle_clients(core: &Core) {
+    let timeout_s = core.params.borrow().int("timeout");
+    if timeout_s <= 0 {
+        return;
+    }
+    let now = crate::util::now_ms();
+    let idle: Vec<_> = core
+        .clients
+        .borrow()
+        .values()
+        .filter(|c| {
+            let m = c.meta.borrow();
+            m.subscriptions + m.psubscriptions + m.ssubscriptions == 0
+                && now.saturating_sub(m.last_interaction_ms) / 1000 > timeout_s as u64
+        })
+        .cloned()
+        .collect();
+    for c in idle {
+        tracing::debug!(client = c.id, "closing an idle client (timeout)");
+        c.kill();
+    }
 }
 
 /// Loads this shard's log, installs it and starts its tasks. On failure the process is asked

@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -39,12 +40,85 @@ fn is_http_smuggling(name: &Bytes) -> bool {
     name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
 }
 
-pub async fn serve(core: Rc<Core>, stream: TcpStream) {
+/// Connections open in the whole process (for `maxclients`).
+static CONNECTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a connection for as long as it lives.
+struct Connected;
+
+impl Connected {
+    fn new() -> Connected {
+        CONNECTED.fetch_add(1, Ordering::Relaxed);
+        Connected
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        CONNECTED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Redis's reply to a non-loopback client while protected mode is on and no password is set.
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Why a new connection is refused before it is served, as Redis decides in
+/// acceptCommonHandler / clientAcceptHandler: the `-ERR`/`-DENIED` line to send.
+pub fn refusal(core: &Core, peer: &SocketAddr, open: usize) -> Option<&'static str> {
+    let p = core.params.borrow();
+    let maxclients = p.int("maxclients").max(1) as usize;
+    if open >= maxclients {
+        return Some("-ERR max number of clients reached\r\n");
+    }
+    if p.yes("protected-mode") && p.text("requirepass").is_empty() && !peer.ip().is_loopback() {
+        return Some(DENIED);
+    }
+    None
+}
+
+/// SO_KEEPALIVE with Redis's `tcp-keepalive` period (anetKeepAlive): first probe after
+/// `secs` idle, then every secs/3, three probes.
+fn set_keepalive(fd: std::os::fd::RawFd, secs: i64) {
+    if secs <= 0 {
+        return;
+    }
+    let secs = secs.min(i32::MAX as i64) as libc::c_int;
+    let set = |level, opt, v: libc::c_int| {
+        // SAFETY: setsockopt on our own socket with an int option.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                opt,
+                &v as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    };
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (secs / 3).max(1));
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
+}
+
+pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+    let peer = stream.peer_addr().unwrap_or(unknown);
+    let _connected = Connected::new();
+    if let Some(refusal) = refusal(&core, &peer, CONNECTED.load(Ordering::Relaxed) - 1) {
+        NetStats::add(&core.net.rejected_connections, 1);
+        let _ = stream.write_all(refusal.as_bytes()).await;
+        let _ = stream.close().await;
+        return;
+    }
+    set_keepalive(
+        stream.as_raw_fd(),
+        core.params.borrow().int("tcp-keepalive"),
+    );
     let handle = Rc::new(ClientHandle {
         id: core.next_client_id(),
-        addr: stream.peer_addr().unwrap_or(unknown),
+        addr: peer,
         laddr: stream.local_addr().unwrap_or(unknown),
         fd: stream.as_raw_fd(),
         created_ms: crate::util::now_ms(),
