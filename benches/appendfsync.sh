@@ -24,26 +24,9 @@ for tool in redis-server redis-benchmark redis-cli; do
 done
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/corekv-appendfsync-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# wait_pong PORT: until the server answers PING with PONG (corekv says LOADING meanwhile).
-wait_pong() {
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$1" ping 2>/dev/null)" = "PONG" ] && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  exit 1
-}
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+bench_setup appendfsync
 
 # bench PORT N -> "ops/s p50_ms p99_ms" from redis-benchmark's CSV line for SET.
 bench() {

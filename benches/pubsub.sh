@@ -49,25 +49,9 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
   ulimit -n "$want_fds" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/corekv-pubsub-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_pong() {
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$1" ping 2>/dev/null)" = "PONG" ] && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  exit 1
-}
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+bench_setup pubsub
 
 CK_PORT=$(free_port); RD_PORT=$(free_port)
 taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$CK_PORT" --shards "$SHARDS" \

@@ -156,15 +156,7 @@ struct Boot {
 }
 
 async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, String>>) {
-    let Boot {
-        shard_id,
-        config,
-        builders,
-        addr,
-        started_ms,
-        run_id,
-        plan,
-    } = boot;
+    let (shard_id, config, plan) = (boot.shard_id, boot.config, boot.plan);
     if !config.cpus.is_empty() {
         let cpu = config.cpus[shard_id % config.cpus.len()];
         match pin_current_thread(cpu) {
@@ -176,9 +168,14 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
     }
     let n = config.nr_shards;
     let shard = Rc::new(RefCell::new(Shard::new(shard_id, n, config.databases)));
-    let router = Router::start(builders, shard.clone(), shard_id, n).await;
+    let router = Router::start(boot.builders, shard.clone(), shard_id, n).await;
     let config = Rc::new(config);
-    let core = Rc::new(Core::new(config.clone(), router, started_ms, run_id.into()));
+    let core = Rc::new(Core::new(
+        config.clone(),
+        router,
+        boot.started_ms,
+        boot.run_id.into(),
+    ));
     Core::install(core.clone());
 
     let backlog = core
@@ -186,6 +183,7 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
         .borrow()
         .int("tcp-backlog")
         .clamp(1, i32::MAX as i64) as i32;
+    let addr = boot.addr;
     let sk = match listener::bind_reuseport(addr, backlog) {
         Ok(sk) => sk,
         Err(e) => {

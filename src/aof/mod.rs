@@ -447,46 +447,20 @@ pub struct AppendRefused;
 /// Moves every db's recorded effects into the shard's log buffer (and raises the keyspace
 /// events of command `cmd`). Returns the end position of the last record appended (0 if none).
 pub fn append_effects(shard: &mut Shard, cmd: &str) -> Result<Lsn, AppendRefused> {
-    if crate::pubsub::notify::active(shard.notify_flags) {
-        let effects: Vec<(usize, Vec<Vec<bytes::Bytes>>)> = shard
-            .dbs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, db)| (i, db.take_journal()))
-            .filter(|(_, j)| !j.is_empty())
-            .collect();
-        if effects.is_empty() {
-            return Ok(0);
-        }
-        crate::pubsub::notify::emit_effects(shard, cmd, &effects);
-        return append_to_log(shard, effects);
-    }
-    let Some(aof) = &shard.aof else {
+    let effects: Vec<(usize, Vec<Vec<bytes::Bytes>>)> = shard
+        .dbs
+        .iter_mut()
+        .enumerate()
+        .map(|(i, db)| (i, db.take_journal()))
+        .filter(|(_, j)| !j.is_empty())
+        .collect();
+    if effects.is_empty() {
         return Ok(0);
-    };
-    let mut end = 0;
-    let mut failed = false;
-    for (i, db) in shard.dbs.iter_mut().enumerate() {
-        let journal = db.take_journal();
-        for cmd in journal {
-            match aof.log.append_command(i as u16, &cmd) {
-                Ok(lsn) => {
-                    end = lsn;
-                    aof.records.set(aof.records.get() + 1);
-                }
-                Err(e) => {
-                    if !matches!(e, LogError::Poisoned { .. }) {
-                        tracing::error!(shard = shard.id, error = %e, "cannot log a write");
-                    }
-                    if matches!(e, LogError::Io { .. } | LogError::Poisoned { .. }) {
-                        aof.note_write_error(&e);
-                    }
-                    failed = true;
-                }
-            }
-        }
     }
-    if failed { Err(AppendRefused) } else { Ok(end) }
+    if crate::pubsub::notify::active(shard.notify_flags) {
+        crate::pubsub::notify::emit_effects(shard, cmd, &effects);
+    }
+    append_to_log(shard, effects)
 }
 
 /// Appends already-drained effects to the log, if there is one.
@@ -507,6 +481,9 @@ fn append_to_log(
                     aof.records.set(aof.records.get() + 1);
                 }
                 Err(e) => {
+                    if !matches!(e, LogError::Poisoned { .. }) {
+                        tracing::error!(shard = shard.id, error = %e, "cannot log a write");
+                    }
                     if matches!(e, LogError::Io { .. } | LogError::Poisoned { .. }) {
                         aof.note_write_error(&e);
                     }
