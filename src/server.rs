@@ -201,6 +201,14 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
         Some(plan) => load_log(&shard, &config, plan).await,
         None => None,
     };
+    // Keyspace notifications from the configuration, once loading is over (replay must not
+    // raise events or record effects).
+    {
+        let mut s = shard.borrow_mut();
+        s.notify_flags =
+            crate::pubsub::notify::parse_flags(core.params.borrow().text("notify-keyspace-events"));
+        s.update_journaling();
+    }
 
     let hz_core = core.clone();
     let expiry = glommio::spawn_local(crate::shard::expire::run(
@@ -217,6 +225,7 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
             close_idle_clients(&core);
         }
     }
+    crate::ops::sd_notify::stopping();
     stop(&core, listener_fd).await;
     if let Some(aof) = &aof {
         crate::aof::driver::close(aof).await;

@@ -410,15 +410,24 @@ impl BatchAppends {
             .is_some_and(|a| a.log.is_poisoned() || !a.write_ok())
     }
 
-    /// Appends what op `idx` (command `cmd`) recorded, and raises its keyspace events.
-    pub fn after_op(&mut self, shard: &mut Shard, idx: usize, cmd: &str) {
+    /// The log position before an op runs (for [`BatchAppends::after_op`]).
+    pub fn position(shard: &Shard) -> Lsn {
+        shard.aof.as_ref().map_or(0, |a| a.log.appended_lsn())
+    }
+
+    /// Appends what op `idx` (command `cmd`) recorded, and raises its keyspace events. An op
+    /// may have appended records itself (a transaction drains after each queued command, so
+    /// each raises its own events): anything past `before` counts as this op's.
+    pub fn after_op(&mut self, shard: &mut Shard, idx: usize, cmd: &str, before: Lsn) {
         match append_effects(shard, cmd) {
-            Ok(0) => {}
-            Ok(lsn) => {
-                self.lsn = lsn;
-                self.wrote.push(idx as u32);
-            }
             Err(AppendRefused) => self.failed.push(idx as u32),
+            Ok(_) => {
+                let now = Self::position(shard);
+                if now > before {
+                    self.lsn = now;
+                    self.wrote.push(idx as u32);
+                }
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use crate::commands::exec::CoordOp;
+use crate::commands::server::slowlog::Who;
 use crate::commands::spec::{CommandSpec, Exec};
 use crate::commands::{connection, keys, pubsub, server, strings, transactions};
 use crate::core::{Core, Session};
@@ -70,19 +71,51 @@ pub async fn run(
         CoordOp::SSubscribe => pubsub::subscribe(core, sess, Kind::Shard, &args[1..]).await,
         CoordOp::SUnsubscribe => pubsub::unsubscribe(core, sess, Kind::Shard, &args[1..]).await,
         CoordOp::PubSub => pubsub::pubsub(core, &args).await,
+        CoordOp::SlowLog => server::slowlog::slowlog(core, &args).await,
+        CoordOp::Latency => server::latency::latency(core, &args).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
-    core.router
-        .local()
-        .borrow_mut()
+    if stat_name == "config|set" && !reply.is_error() {
+        // The shards cache the slowlog and latency thresholds: make them re-read before this
+        // reply leaves, so the next command (this one's own entry included) sees the change.
+        core.router.run_on_all(|s| s.slow.invalidate()).await;
+    }
+    let mut shard = core.router.local().borrow_mut();
+    let shard = &mut *shard;
+    let tracking = shard.slow.limits().latency_tracking;
+    shard
         .commands
-        .record(stat_name, elapsed_ns, &reply, true);
+        .record_call(stat_name, elapsed_ns, &reply, true, tracking);
+    shard
+        .slow
+        .after_command(spec, &args, elapsed_ns, &reply, || Who::of(&sess.handle));
     reply
 }
 
 /// The subcommands of container commands, named in INFO commandstats as Redis 7 does
 /// (`cmdstat_config|resetstat`).
 const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "slowlog",
+        &[
+            "slowlog|get",
+            "slowlog|len",
+            "slowlog|reset",
+            "slowlog|help",
+        ],
+    ),
+    (
+        "latency",
+        &[
+            "latency|latest",
+            "latency|history",
+            "latency|reset",
+            "latency|graph",
+            "latency|doctor",
+            "latency|histogram",
+            "latency|help",
+        ],
+    ),
     (
         "config",
         &[
@@ -150,6 +183,15 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// The full names (`container|sub`) of a container command's subcommands; empty for any
+/// other command.
+pub fn subcommands_of(name: &str) -> &'static [&'static str] {
+    SUBCOMMANDS
+        .iter()
+        .find(|(c, _)| *c == name)
+        .map_or(&[], |(_, subs)| subs)
+}
 
 /// The name a call is counted under: `container|sub` for a known subcommand, else the command.
 pub fn stat_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {

@@ -312,6 +312,7 @@ fn split(
     seg: &mut Segment,
     core: &Core,
     db: usize,
+    client: u64,
     spec: &'static CommandSpec,
     args: &[Bytes],
     merge: Merge,
@@ -344,6 +345,7 @@ fn split(
                 db,
                 args: part_args,
                 count_call,
+                client,
             },
         );
         parts.push(Part {
@@ -406,6 +408,7 @@ pub async fn run_pipeline<S: ReplySink>(
                         db: sess.db,
                         args,
                         count_call: true,
+                        client: sess.id(),
                     },
                 );
                 seg.slots.push(Slot::Op { shard, idx });
@@ -413,7 +416,7 @@ pub async fn run_pipeline<S: ReplySink>(
             Route::Split(spec, merge) => {
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
                 NetStats::add(&core.net.total_commands_processed, 1);
-                split(&mut seg, core, sess.db, spec, &args, merge);
+                split(&mut seg, core, sess.db, sess.id(), spec, &args, merge);
             }
             Route::Barrier(spec) => {
                 seg.flush(core, sess.proto, Some(&sess.handle.outbox), out)

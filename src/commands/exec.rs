@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use crate::commands::server::slowlog;
 use crate::commands::spec::CommandSpec;
 use crate::protocol::Reply;
 use crate::pubsub::notify::{self, notify};
@@ -97,13 +98,26 @@ impl<'a> ExecCtx<'a> {
     }
 }
 
-/// Runs a shard function with the command's stats and latency recorded on this shard.
-/// `count_call` is false for the extra parts of a command split across shards.
+/// [`run_shard_fn_for`] without a client: the slowlog shows no address or name for it.
+/// (A single-shard MULTI/EXEC runs its queue this way; it should pass its session's id.)
 pub fn run_shard_fn(
     ctx: &mut ExecCtx<'_>,
     spec: &'static CommandSpec,
     args: &[Bytes],
     count_call: bool,
+) -> Reply {
+    run_shard_fn_for(ctx, spec, args, count_call, slowlog::NO_CLIENT)
+}
+
+/// Runs a shard function for client `client` (its id) with the command's stats, latency,
+/// slowlog entry and latency event recorded on this shard.
+/// `count_call` is false for the extra parts of a command split across shards.
+pub fn run_shard_fn_for(
+    ctx: &mut ExecCtx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    count_call: bool,
+    client: u64,
 ) -> Reply {
     let f = match spec.exec {
         crate::commands::spec::Exec::Shard(f)
@@ -116,9 +130,18 @@ pub fn run_shard_fn(
     let started = std::time::Instant::now();
     let reply = f(ctx, args);
     let elapsed_ns = started.elapsed().as_nanos() as u64;
-    ctx.shard
+    let shard = &mut *ctx.shard;
+    let tracking = shard.slow.limits().latency_tracking;
+    shard
         .commands
-        .record(spec.name, elapsed_ns, &reply, count_call);
+        .record_call(spec.name, elapsed_ns, &reply, count_call, tracking);
+    shard.slow.after_command(
+        spec,
+        args,
+        elapsed_ns,
+        &reply,
+        slowlog::who_of_client(client),
+    );
     reply
 }
 
@@ -166,4 +189,6 @@ pub enum CoordOp {
     SSubscribe,
     SUnsubscribe,
     PubSub,
+    SlowLog,
+    Latency,
 }

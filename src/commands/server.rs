@@ -1,8 +1,11 @@
 //! Server commands: INFO, CONFIG, COMMAND, TIME, LASTSAVE, SHUTDOWN, DBSIZE, FLUSHDB,
-//! FLUSHALL, SWAPDB, DEBUG. Most gather something from every shard through the router.
+//! FLUSHALL, SWAPDB, DEBUG, SLOWLOG, LATENCY. Most gather something from every shard through
+//! the router.
 
 mod command;
 mod info;
+pub mod latency;
+pub mod slowlog;
 
 use bytes::Bytes;
 
@@ -59,6 +62,12 @@ pub static SPECS: &[CommandSpec] = &[
     CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), Exec::Coord(CoordOp::Debug))
         .acl(&["admin", "slow", "dangerous"])
         .doc("server", "1.0.0", "A container for debugging commands", "Depends on subcommand."),
+    CommandSpec::new("slowlog", -2, 0, (0, 0, 0), Exec::Coord(CoordOp::SlowLog))
+        .acl(&["slow"])
+        .doc("server", "2.2.12", "A container for slow log commands", "Depends on subcommand."),
+    CommandSpec::new("latency", -2, 0, (0, 0, 0), Exec::Coord(CoordOp::Latency))
+        .acl(&["slow"])
+        .doc("server", "2.8.13", "A container for latency diagnostics commands", "Depends on subcommand."),
 ];
 
 pub fn time() -> Reply {
@@ -272,7 +281,20 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
             Reply::ok()
         }
         "rewrite" | "help" if args.len() != 2 => arity(&sub),
-        "rewrite" => Reply::error("ERR The server is running without a config file"),
+        "rewrite" => match &core.config.config_file {
+            None => Reply::error("ERR The server is running without a config file"),
+            Some(path) => {
+                let params = core.params.borrow();
+                let own = &core.config.own_options;
+                match crate::config::rewrite::rewrite(path, &params, own, core.router.shard_id()) {
+                    Ok(()) => Reply::ok(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "CONFIG REWRITE of {} failed", path.display());
+                        Reply::error(format!("ERR Rewriting config file: {e}"))
+                    }
+                }
+            }
+        },
         "help" => Reply::Array(
             [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -49,20 +49,35 @@ pub struct CommandStats {
 }
 
 impl CommandStats {
-    /// Records one executed command.
+    /// Records one executed command, its latency included.
     /// `count_call` is false for the extra parts of a command split across shards: their time
     /// is added, the call is not counted again.
     pub fn record(&mut self, name: &'static str, elapsed_ns: u64, reply: &Reply, count_call: bool) {
+        self.record_call(name, elapsed_ns, reply, count_call, true);
+    }
+
+    /// [`CommandStats::record`], adding to the latency histogram only when `latency_tracking`
+    /// (the `latency-tracking` parameter) is on, as Redis does.
+    pub fn record_call(
+        &mut self,
+        name: &'static str,
+        elapsed_ns: u64,
+        reply: &Reply,
+        count_call: bool,
+        latency_tracking: bool,
+    ) {
         let st = self.by_name.entry(name).or_default();
         st.calls += count_call as u64;
         st.usec += elapsed_ns / 1000;
-        let h = st.latency.get_or_insert_with(|| {
-            Box::new(
-                Histogram::new_with_bounds(HIST_MIN_NS, HIST_MAX_NS, HIST_SIGFIG)
-                    .unwrap_or_else(|_| Histogram::new(HIST_SIGFIG).expect("valid sigfig")),
-            )
-        });
-        h.saturating_record(elapsed_ns.clamp(HIST_MIN_NS, HIST_MAX_NS));
+        if latency_tracking {
+            let h = st.latency.get_or_insert_with(|| {
+                Box::new(
+                    Histogram::new_with_bounds(HIST_MIN_NS, HIST_MAX_NS, HIST_SIGFIG)
+                        .unwrap_or_else(|_| Histogram::new(HIST_SIGFIG).expect("valid sigfig")),
+                )
+            });
+            h.saturating_record(elapsed_ns.clamp(HIST_MIN_NS, HIST_MAX_NS));
+        }
         if reply.is_error() && count_call {
             st.failed_calls += 1;
             self.record_error(reply);

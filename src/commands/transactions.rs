@@ -16,7 +16,7 @@
 use bytes::Bytes;
 
 use crate::commands::dispatch::{Collect, run_pipeline, unknown_command, wrong_arity};
-use crate::commands::exec::{CoordOp, ExecCtx, run_shard_fn};
+use crate::commands::exec::{CoordOp, ExecCtx, run_shard_fn_for};
 use crate::commands::lookup;
 use crate::commands::spec::{CommandSpec, Exec, flag::*};
 use crate::core::{Core, Session, WatchedKey};
@@ -254,6 +254,7 @@ pub async fn exec(core: &Core, sess: &mut Session) -> Reply {
     let reply = if let Some(shard) = single_shard(core, sess, &queued) {
         let watched = sess.watched.clone();
         let db = sess.db;
+        let client = sess.id();
         let ops: Vec<(&'static CommandSpec, Vec<Bytes>)> = queued
             .into_iter()
             .filter_map(|a| lookup(&a[0]).map(|s| (s, a)))
@@ -267,7 +268,10 @@ pub async fn exec(core: &Core, sess: &mut Session) -> Reply {
                 let mut out = Vec::with_capacity(ops.len());
                 for (spec, args) in &ops {
                     let mut ctx = ExecCtx::new(s, db);
-                    out.push(run_shard_fn(&mut ctx, spec, args, true));
+                    out.push(run_shard_fn_for(&mut ctx, spec, args, true, client));
+                    // Each queued command's effects are logged, and raise their keyspace
+                    // events, under its own name (the task's batch picks up the position).
+                    let _ = crate::aof::append_effects(s, spec.name);
                 }
                 Some(out)
             })

@@ -4,11 +4,21 @@
 //! one, so an operator can find and change it in one place. Runtime-tunable parameters (the ones
 //! `CONFIG GET`/`CONFIG SET` see) live in [`crate::config::params`]; this struct holds what is
 //! fixed for the life of the process plus the initial values of those parameters.
+//!
+//! Where a value comes from, lowest precedence first: the built-in default, the config file
+//! ([`file`], redis.conf syntax), then a flag given on the command line (or its environment
+//! variable). [`Config::load`] merges the three; every value passes the same checks whichever
+//! source it came from.
 
+pub mod file;
 pub mod params;
+pub mod rewrite;
+pub mod values;
 
 use clap::Parser;
+use clap::parser::ValueSource;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// corekv: a thread-per-core, Redis-compatible key-value server.
 #[derive(Parser, Debug, Clone)]
@@ -16,6 +26,15 @@ use std::net::IpAddr;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Tool>,
+
+    /// Config file in redis.conf syntax (as redis-server's first argument). Flags given on the
+    /// command line override what it says.
+    #[arg(value_name = "CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Config file (the same as the positional CONFIG_FILE).
+    #[arg(long = "config", value_name = "PATH", conflicts_with = "config_file")]
+    pub config: Option<PathBuf>,
 
     /// Address to listen on for RESP clients.
     #[arg(long, default_value = "127.0.0.1")]
@@ -44,6 +63,10 @@ pub struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing EnvFilter directive).
     #[arg(long, default_value = "info")]
     pub log_level: String,
+
+    /// Log line format: text (for people) or json (one JSON object per line).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 
     /// Largest bulk string a client may send (Redis's proto-max-bulk-len).
     #[arg(long, default_value_t = 512 * 1024 * 1024)]
@@ -78,7 +101,7 @@ pub struct Cli {
 
     /// Data directory: the LAYOUT file and one directory per shard of the current generation.
     #[arg(long, default_value = "./data")]
-    pub dir: std::path::PathBuf,
+    pub dir: PathBuf,
 
     /// At start, truncate a torn final record of a shard's last segment (yes) or refuse to
     /// start (no), as Redis's aof-load-truncated.
@@ -127,6 +150,7 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub databases: usize,
     pub log_level: String,
+    pub log_format: LogFormat,
     pub max_inline_bytes: usize,
     pub proto_max_bulk_len: usize,
     pub client_query_buffer_limit: usize,
@@ -139,6 +163,36 @@ pub struct Config {
     pub aof_load_truncated: bool,
     pub aof_load_corrupt: bool,
     pub key_load_delay_us: u64,
+    /// The config file the server started from (absolute), which CONFIG REWRITE rewrites;
+    /// `None` when started without one.
+    pub config_file: Option<PathBuf>,
+    /// Registry parameters the config file set that have no field above (`maxclients`,
+    /// `save`, ...), in canonical text; [`params::Params::from_config`] starts from them.
+    pub file_params: Vec<(&'static str, String)>,
+    /// corekv's own options (those without a Redis name, [`file::OWN_OPTIONS`]) as text, in
+    /// the form the config file takes them, for CONFIG REWRITE. `shards` is empty when it was
+    /// left to the CPU count.
+    pub own_options: Vec<(&'static str, String)>,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// tracing-subscriber's human-readable lines.
+    Text,
+    /// One JSON object per line: timestamp, level, target, fields (with the message).
+    Json,
+}
+
+impl LogFormat {
+    /// From `--log-format`'s value (already checked by clap or the config file).
+    pub fn from_name(name: &str) -> LogFormat {
+        if name.eq_ignore_ascii_case("json") {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        }
+    }
 }
 
 /// When a logged write may be acknowledged (Redis's appendfsync).
@@ -187,6 +241,7 @@ impl Config {
             return Err("--proto-max-bulk-len must be at least 1024".into());
         }
         let cpus = if cli.no_pin { Vec::new() } else { affinity };
+        let own_options = file::own_options_text(&cli);
         Ok(Config {
             bind: cli.bind,
             port: cli.port,
@@ -194,6 +249,7 @@ impl Config {
             cpus,
             requirepass: cli.requirepass.filter(|p| !p.is_empty()),
             databases: cli.databases,
+            log_format: LogFormat::from_name(&cli.log_format),
             log_level: cli.log_level,
             max_inline_bytes: MAX_INLINE_BYTES,
             proto_max_bulk_len: cli.proto_max_bulk_len,
@@ -207,7 +263,43 @@ impl Config {
             aof_load_truncated: cli.aof_load_truncated == "yes",
             aof_load_corrupt: cli.aof_load_corrupt == "yes",
             key_load_delay_us: cli.key_load_delay,
+            config_file: None,
+            file_params: Vec::new(),
+            own_options,
         })
+    }
+
+    /// Builds the configuration from the command line and, when it names one, the config
+    /// file: a file value applies unless the same option was given on the command line (or
+    /// through its environment variable), as `matches` tells. Errors name the file and line.
+    pub fn load(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Config, String> {
+        let Some(path) = cli.config.clone().or_else(|| cli.config_file.clone()) else {
+            return Config::from_cli(cli);
+        };
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let settings = file::load(&path)?;
+        // A value the command line overrides is still applied, to this copy, so that it is
+        // checked: a bad file fails whatever the flags say.
+        let mut overridden = cli.clone();
+        let mut file_params = Vec::new();
+        for s in &settings {
+            let given = file::cli_arg_id(s.name).is_some_and(|id| {
+                matches!(
+                    matches.value_source(&id),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            });
+            let target = if given { &mut overridden } else { &mut cli };
+            let on_cli = file::set_cli_field(target, s.name, &s.text)
+                .map_err(|why| format!("{}:{}: {why}", path.display(), s.line))?;
+            if !on_cli {
+                file_params.push((s.name, s.text.clone()));
+            }
+        }
+        let mut config = Config::from_cli(cli)?;
+        config.config_file = Some(path);
+        config.file_params = file_params;
+        Ok(config)
     }
 }
 

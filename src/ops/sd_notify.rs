@@ -6,7 +6,8 @@
 //! What corekv sends (from [`watch`], on a thread of its own):
 //! 1. `STATUS=Loading …` about once a second while shards replay their logs;
 //! 2. `READY=1` once every shard listens and loading is complete;
-//! 3. `STOPPING=1` as soon as a shutdown is requested (SIGTERM, SIGINT, SHUTDOWN).
+//! 3. `STOPPING=1` as soon as a shutdown is requested (SIGTERM, SIGINT, SHUTDOWN): sent by
+//!    the first core that notices, before any core starts closing ([`stopping`]).
 
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -59,10 +60,15 @@ pub fn watch() {
             if !stop() {
                 notify("READY=1\nSTATUS=Ready to accept connections");
             }
-            while !stop() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            notify("STOPPING=1\nSTATUS=Shutting down");
         })
         .ok();
+}
+
+/// Tells systemd the service is stopping (once, from the first core that sees the request,
+/// before it starts closing anything).
+pub fn stopping() {
+    static SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SENT.swap(true, Ordering::SeqCst) {
+        notify("STOPPING=1\nSTATUS=Shutting down");
+    }
 }

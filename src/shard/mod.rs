@@ -56,6 +56,9 @@ pub struct Shard {
     /// Deliveries an op started on other cores that must be done before its reply leaves
     /// (taken by `router::run_ops` into the batch's `Settle`).
     pub deferred: Vec<router::Deferred>,
+    /// This shard's slowlog and latency events (SLOWLOG, LATENCY), with the thresholds that
+    /// decide what is recorded.
+    pub slow: crate::commands::server::slowlog::SlowRecords,
 }
 
 impl Shard {
@@ -73,6 +76,7 @@ impl Shard {
             notify_flags: 0,
             notify_cmd: None,
             deferred: Vec::new(),
+            slow: Default::default(),
         }
     }
 

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
 
 use crate::aof::{self, BatchAppends, Ticket};
-use crate::commands::exec::{ExecCtx, run_shard_fn};
+use crate::commands::exec::{ExecCtx, run_shard_fn_for};
 use crate::commands::spec::CommandSpec;
 use crate::protocol::Reply;
 use crate::shard::Shard;
@@ -48,6 +48,8 @@ pub enum ShardOp {
         /// False for the second and later parts of a split command, so one client command
         /// counts as one call in INFO commandstats.
         count_call: bool,
+        /// The id of the client that sent it (`slowlog::NO_CLIENT` for none), for the slowlog.
+        client: u64,
     },
     /// Run an arbitrary closure (fan-out and multi-step commands).
     Task(ShardTask),
@@ -176,6 +178,7 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
     let mut replies = Vec::with_capacity(ops.len());
     for (idx, op) in ops.into_iter().enumerate() {
         let mut cmd = "";
+        let before = BatchAppends::position(shard);
         let reply = match op {
             ShardOp::Exec { spec, .. } if spec.is_write() && BatchAppends::refuse_write(shard) => {
                 ShardReply::Reply(aof::misconf())
@@ -185,10 +188,11 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
                 db,
                 args,
                 count_call,
+                client,
             } => {
                 cmd = spec.name;
                 let mut ctx = ExecCtx::new(shard, db);
-                ShardReply::Reply(run_shard_fn(&mut ctx, spec, &args, count_call))
+                ShardReply::Reply(run_shard_fn_for(&mut ctx, spec, &args, count_call, client))
             }
             ShardOp::Task(f) => {
                 let r = f(shard);
@@ -197,7 +201,7 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
             }
         };
         replies.push(reply);
-        appends.after_op(shard, idx, cmd);
+        appends.after_op(shard, idx, cmd, before);
     }
     let ticket = appends.finish(shard, &mut replies);
     let waits = std::mem::take(&mut shard.deferred);

@@ -164,7 +164,7 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
         "server" => {
             let _ = write!(
                 w,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:0\r\ncorekv_version:{}\r\ncorekv_shards:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncorekv_version:{}\r\ncorekv_shards:{}\r\n",
                 crate::REDIS_VERSION,
                 os_text(),
                 std::process::id(),
@@ -177,6 +177,11 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
                 params.int("hz"),
                 (now_ms / 1000) & ((1 << 24) - 1),
                 std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                core.config
+                    .config_file
+                    .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
                 env!("CARGO_PKG_VERSION"),
