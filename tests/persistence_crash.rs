@@ -163,11 +163,30 @@ fn assert_no_orphans(dir: &std::path::Path) {
 /// earlier acknowledged write, run WRITERS threads, call `before_kill` once they have had
 /// `target` acknowledgements, `kill -9`, and record what was acknowledged. A last start
 /// checks the final round, the prefilled keys and that no orphan file is left.
+/// How a round ends the server while the writers run.
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Kill9,
+    /// SIGTERM: must exit 0, and the next start must truncate nothing.
+    Sigterm,
+}
+
 fn kill9_rounds(
     policy: &str,
     shards: usize,
     rounds: u64,
     prefilled: usize,
+    before_kill: &dyn Fn(&mut Raw, u64),
+) {
+    stop_rounds(policy, shards, rounds, prefilled, Stop::Kill9, before_kill);
+}
+
+fn stop_rounds(
+    policy: &str,
+    shards: usize,
+    rounds: u64,
+    prefilled: usize,
+    how: Stop,
     before_kill: &dyn Fn(&mut Raw, u64),
 ) {
     let dir = TempDir::new();
@@ -181,6 +200,13 @@ fn kill9_rounds(
     for round in 0..rounds {
         let mut server = Server::start_in(dir.path(), shards, &args);
         model.check(&server, &format!("before round {round}"));
+        if how == Stop::Sigterm {
+            assert!(
+                !server.stderr_text().contains("torn"),
+                "round {round}: a clean shutdown left a torn tail:\n{}",
+                server.stderr_text()
+            );
+        }
         let mut raw = server.raw();
         // Vary the kill point from round to round.
         let target = 200 + (round * 137) % 600;
@@ -200,7 +226,15 @@ fn kill9_rounds(
                 std::thread::sleep(Duration::from_millis(1));
             }
             before_kill(&mut raw, round);
-            server.kill9();
+            match how {
+                Stop::Kill9 => {
+                    server.kill9();
+                }
+                Stop::Sigterm => {
+                    let status = server.sigterm();
+                    assert!(status.success(), "round {round}: SIGTERM exit {status}");
+                }
+            }
             stop.store(true, Ordering::Relaxed);
             for h in handles {
                 model.merge(h.join().expect("writer thread"));
@@ -231,6 +265,12 @@ fn kill9_under_write_load_loses_no_acknowledged_write_everysec() {
 
 /// `kill -9` at varying points of a BGREWRITEAOF (over 100 000 prefilled keys) while
 /// writers run: the base being written is an orphan, the old log stays valid.
+#[test]
+fn sigterm_under_write_load_exits_0_and_keeps_every_acknowledged_write() {
+    stop_rounds("always", 4, 4, 0, Stop::Sigterm, &|_, _| {});
+    stop_rounds("everysec", 2, 2, 0, Stop::Sigterm, &|_, _| {});
+}
+
 #[test]
 fn kill9_during_bgrewriteaof_loses_no_acknowledged_write() {
     kill9_rounds("everysec", 4, 6, 100_000, &|raw, round| {
