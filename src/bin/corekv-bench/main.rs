@@ -1,0 +1,110 @@
+//! corekv-bench: load generators that speak RESP over plain blocking `std::net` sockets.
+//!
+//! No async runtime on purpose: the client's cost stays easy to reason about and shares nothing
+//! with the server under test, so the same binary measures corekv and redis-server alike.
+//! Only loopback targets are accepted (this is a load generator).
+//!
+//! # `corekv-bench pubsub`
+//!
+//! Fan-out throughput and delivery latency of PUBLISH to N subscribers of one channel.
+//!
+//! 1. Connect N subscriber connections; each sends `SUBSCRIBE channel` and must be confirmed
+//!    with `subscribe channel 1` before the next one connects.
+//! 2. Poll `PUBSUB NUMSUB channel` on an admin connection until it says N (bounded).
+//! 3. Hand the subscribers, nonblocking, to a few reader threads, each an epoll loop over its
+//!    share: no thread per connection (see [`pubsub::reader_thread_count`] for how many).
+//! 4. K publisher connections start together and send M PUBLISH commands between them, each
+//!    keeping up to `--window` commands in flight, and check that every reply is N.
+//! 5. Every payload starts with its send time (ns since a process-wide `Instant`, a monotonic
+//!    clock shared by all threads), its publisher id and its sequence number. A reader records
+//!    receive time − send time in an hdrhistogram and checks that each publisher's sequence
+//!    numbers arrive as 0, 1, 2, …
+//! 6. Pass only when every reply was N and every subscriber received all M messages, in order,
+//!    on the right channel, with the right length: exit 0; 1 when a check failed; 2 for a setup
+//!    error (refused connection, wrong SUBSCRIBE confirmation, NUMSUB never reaching N, ...).
+//!
+//! The last line is `RESULT key=value ...`, for scripts (benches/pubsub.sh).
+//!
+//! # Code map
+//!
+//! A folder binary: this file holds the CLI and `main`; each room is a module in its own file:
+//! [`run`] (clock and stop conditions), [`resp`] (encoding, parsing: pure), [`conn`] (blocking
+//! connections), [`pubsub`] (setup and orchestration), [`reader`] (subscriber threads),
+//! [`publisher`], [`report`].
+
+mod conn;
+mod publisher;
+mod pubsub;
+mod reader;
+mod report;
+mod resp;
+mod run;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "corekv-bench",
+    version,
+    about = "Load generators for corekv (loopback only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// N subscribers on one channel, K publishers, M messages: fan-out rate and latency.
+    Pubsub(PubsubArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct PubsubArgs {
+    /// Server host; must resolve to loopback addresses only.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 6379)]
+    port: u16,
+    /// Subscriber connections, all on one channel.
+    #[arg(long, default_value_t = 1)]
+    subscribers: usize,
+    /// PUBLISH commands in all (split evenly between the publishers).
+    #[arg(long, default_value_t = 10_000)]
+    messages: u64,
+    /// Bytes per payload (at least 20: send time, publisher id and sequence number).
+    #[arg(long, default_value_t = 64)]
+    payload: usize,
+    /// Publisher connections, one thread each.
+    #[arg(long, default_value_t = 1)]
+    publishers: usize,
+    /// PUBLISH commands each publisher keeps in flight (1: wait for each reply).
+    #[arg(long, default_value_t = 16)]
+    window: usize,
+    /// Subscriber reader threads (0: one per 500 subscribers, at most the CPU count).
+    #[arg(long, default_value_t = 0)]
+    reader_threads: usize,
+    #[arg(long, default_value = "corekv-bench")]
+    channel: String,
+    /// RESP version of every connection (3: HELLO 3 first; messages arrive as push frames).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+    resp: u8,
+    /// Limit for the whole run, in seconds; exceeding it fails the run.
+    #[arg(long, default_value_t = 120)]
+    timeout_s: u64,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Pubsub(args) => match pubsub::run(&args) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(err) => {
+                eprintln!("corekv-bench pubsub: {err}");
+                2
+            }
+        },
+    };
+    std::process::exit(code);
+}
