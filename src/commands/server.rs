@@ -260,6 +260,7 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
                         shard.notify_flags =
                             crate::pubsub::notify::parse_flags(p.text("notify-keyspace-events"));
                         shard.update_journaling();
+                        crate::store::encoding::apply(&p);
                     }
                 })
                 .await;
