@@ -88,6 +88,9 @@ pub enum Merge {
     AllOk,
 }
 
+/// A key finder: the key positions of one request (see [`CommandSpec::keys_fn`]).
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// One command, as data.
 pub struct CommandSpec {
     /// Lower-case name, as `COMMAND` prints it.
@@ -111,7 +114,7 @@ pub struct CommandSpec {
     /// Finds the key positions of commands whose keys move with a `numkeys` argument
     /// (SINTERCARD, ZUNION, LMPOP...): indices into the arguments, or an empty list when the
     /// arguments are malformed (the command itself then reports the error).
-    pub keys_fn: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub keys_fn: Option<KeysFn>,
 }
 
 impl CommandSpec {
@@ -143,7 +146,7 @@ impl CommandSpec {
 
     /// Declares a key finder for a command with movable keys (see [`CommandSpec::keys_fn`]);
     /// sets the `movablekeys` flag.
-    pub const fn movable(mut self, f: fn(&[Bytes]) -> Vec<usize>) -> CommandSpec {
+    pub const fn movable(mut self, f: KeysFn) -> CommandSpec {
         self.keys_fn = Some(f);
         self.flags |= flag::MOVABLEKEYS;
         self
