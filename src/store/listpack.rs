@@ -168,6 +168,11 @@ impl Listpack {
     pub fn insert_at(&mut self, at: Off, data: &[u8]) {
         let size = entry_size(data.len());
         let old_len = self.buf.len();
+        // Grow by an eighth, not by doubling: packs are small and long-lived, and slack is
+        // most of what a pack would waste (Redis reallocates to the exact size every time).
+        if self.buf.capacity() - old_len < size {
+            self.buf.reserve_exact(size.max(old_len / 8));
+        }
         self.buf.resize(old_len + size, 0);
         self.buf.copy_within(at..old_len, at + size);
         encode_into(&mut self.buf[at..at + size], data);
