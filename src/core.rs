@@ -47,6 +47,8 @@ pub struct ClientMeta {
     pub subscriptions: usize,
     pub psubscriptions: usize,
     pub ssubscriptions: usize,
+    /// In MONITOR mode (`commands::monitor`).
+    pub monitor: bool,
 }
 
 impl ClientHandle {
@@ -68,7 +70,9 @@ impl ClientHandle {
             .as_deref()
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
-        let flags = if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
+        let flags = if m.monitor {
+            "O"
+        } else if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
             "P"
         } else {
             "N"

@@ -224,6 +224,7 @@ fn bulk(s: &str) -> Reply {
 }
 
 pub fn reset(core: &Core, sess: &mut Session) -> Reply {
+    crate::commands::monitor::stop(sess);
     sess.set_db(0);
     sess.set_proto(2);
     let needs_auth = !core.params.borrow().text("requirepass").is_empty();

@@ -74,6 +74,7 @@ pub async fn run(
         CoordOp::PubSub => pubsub::pubsub(core, &args).await,
         CoordOp::SlowLog => server::slowlog::slowlog(core, &args).await,
         CoordOp::Latency => server::latency::latency(core, &args).await,
+        CoordOp::Monitor => crate::commands::monitor::monitor(sess),
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     if stat_name == "config|set" && !reply.is_error() {

@@ -19,7 +19,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::commands::spec::{CommandSpec, Exec, Merge, flag};
-use crate::commands::{coord, transactions};
+use crate::commands::{coord, monitor, transactions};
 use crate::commands::{lookup, stats::CommandStats};
 use crate::core::{Core, NetStats, Session};
 use crate::protocol::Reply;
@@ -404,6 +404,7 @@ pub async fn run_pipeline<S: ReplySink>(
         match routed {
             Route::Ready(r) => seg.slots.push(Slot::Ready(r)),
             Route::Op(shard, spec) => {
+                monitor::feed(core, sess, spec, &args);
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
                 NetStats::add(&core.net.total_commands_processed, 1);
                 let idx = seg.push_op(
@@ -419,6 +420,7 @@ pub async fn run_pipeline<S: ReplySink>(
                 seg.slots.push(Slot::Op { shard, idx });
             }
             Route::Split(spec, merge) => {
+                monitor::feed(core, sess, spec, &args);
                 sess.handle.meta.borrow_mut().last_cmd = spec.name;
                 NetStats::add(&core.net.total_commands_processed, 1);
                 split(&mut seg, core, sess.db, sess.id(), spec, &args, merge);
@@ -426,8 +428,24 @@ pub async fn run_pipeline<S: ReplySink>(
             Route::Barrier(spec) => {
                 seg.flush(core, sess.proto, Some(&sess.handle.outbox), out)
                     .await;
+                if spec.name == "exec"
+                    && let Some(m) = &sess.multi
+                    && !m.aborted
+                {
+                    // As in Redis, EXEC shows the commands it runs, then itself.
+                    for q in &m.queued {
+                        if let Some(qs) = lookup(&q[0]) {
+                            monitor::feed(core, sess, qs, q);
+                        }
+                    }
+                }
+                // Shown after it ran, as Redis does (SELECT shows the new db).
+                let shown = monitor::active().then(|| args.clone());
                 sess.handle.meta.borrow_mut().last_cmd = coord::stat_name(spec, &args);
                 let reply = coord::run(core, sess, spec, args).await;
+                if let Some(args) = shown {
+                    monitor::feed(core, sess, spec, &args);
+                }
                 NetStats::add(&core.net.total_commands_processed, 1);
                 if !std::mem::take(&mut sess.skip_reply) {
                     out.push_outbox(&sess.handle.outbox);

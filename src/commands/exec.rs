@@ -192,4 +192,5 @@ pub enum CoordOp {
     PubSub,
     SlowLog,
     Latency,
+    Monitor,
 }

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod exec;
 pub mod hashes;
 pub mod keys;
+pub mod monitor;
 pub mod pubsub;
 pub mod server;
 pub mod spec;

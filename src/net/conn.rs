@@ -161,7 +161,8 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let mut scratch = vec![0u8; READ_CHUNK];
     loop {
-        let n = if sess.subs.any() || !sess.handle.outbox.is_empty() {
+        let pushed_to = sess.subs.any() || sess.handle.meta.borrow().monitor;
+        let n = if pushed_to || !sess.handle.outbox.is_empty() {
             // A subscriber: whichever comes first, a request or a pushed message. glommio's
             // read is readiness-based, so abandoning it loses no bytes.
             let handle = sess.handle.clone();
