@@ -233,6 +233,14 @@ async fn run(
                         Some(None) | None => break,
                     }
                 }
+                if let Some(pos) = oversized_before_auth(&msgs, sess.authenticated) {
+                    tracing::debug!(
+                        client = sess.id(),
+                        frame = pos,
+                        "message too big before AUTH"
+                    );
+                    return close(ws, 1009, "Message too big before AUTH").await;
+                }
                 let mut batch = Batch::default();
                 let mut input = 0;
                 for m in &msgs {
@@ -274,6 +282,34 @@ async fn run(
             }
         }
     }
+}
+
+/// Largest message an unauthenticated client may send (Redis's limit on a bulk string before
+/// AUTH, plus room for the command name): nobody can make the server parse megabytes without
+/// the password.
+const UNAUTHENTICATED_MAX_MESSAGE_BYTES: usize =
+    crate::protocol::request::UNAUTHENTICATED_MAX_BULK_BYTES + 1024;
+
+/// The index of a message too large for a client that has not authenticated by then
+/// (optimistically, an AUTH or HELLO earlier in the batch counts as authenticating).
+fn oversized_before_auth(msgs: &[Message], authenticated: bool) -> Option<usize> {
+    let mut maybe_authenticated = authenticated;
+    for (i, m) in msgs.iter().enumerate() {
+        if maybe_authenticated {
+            return None;
+        }
+        if m.len() > UNAUTHENTICATED_MAX_MESSAGE_BYTES {
+            return Some(i);
+        }
+        let head: Vec<u8> = match m {
+            Message::Text(t) => t.as_bytes().iter().take(32).copied().collect(),
+            Message::Binary(b) => b.iter().take(32).copied().collect(),
+            _ => continue,
+        };
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        maybe_authenticated = head.contains("auth") || head.contains("hello");
+    }
+    None
 }
 
 /// Runs a batch: `run_pipeline` over the requests between ABORTs, ABORT itself in its
