@@ -199,6 +199,24 @@ fn plain_http_gets_a_small_correct_answer() {
     assert_eq!(Ws::connect(s.ws_port).cmd("PING"), json!("PONG"));
 }
 
+#[test]
+fn maxclients_counts_websocket_connections_too() {
+    let s = Server::start(1, &[]);
+    let mut raw = s.raw();
+    assert_eq!(raw.q(&["CONFIG", "SET", "maxclients", "1"]), common::OK);
+    let resp = http(
+        s.ws_port,
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
+    assert!(resp.contains("max number of clients reached"), "{resp}");
+    assert_eq!(raw.q(&["CONFIG", "SET", "maxclients", "10"]), common::OK);
+    let mut ws = Ws::connect(s.ws_port);
+    assert_eq!(ws.cmd("PING"), json!("PONG"));
+    let clients = common::info_fields(&mut raw, "clients");
+    assert_eq!(clients["connected_clients"], "2", "{clients:?}");
+}
+
 /// Runs corekv expecting it to exit by itself within a few seconds: (exit code, stderr).
 fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
     let dir = TempDir::new();
