@@ -199,6 +199,8 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
         boot.run_id.into(),
     ));
     Core::install(core.clone());
+    // Encoding thresholds (hash-max-listpack-entries...) before replay builds any value.
+    crate::store::encoding::apply(&core.params.borrow());
 
     let backlog = core
         .params

@@ -1502,6 +1502,20 @@ fn debug_is_refused_by_default() {
     );
 }
 
+#[test]
+fn debug_error_replies_with_its_argument_verbatim() {
+    let server = Server::start(1, &["--enable-debug-command", "yes"]);
+    let mut raw = server.raw();
+    // Byte for byte what redis-server 7.0.15 sends.
+    assert_eq!(
+        raw.q(&["DEBUG", "ERROR", "hello world"]),
+        "-hello world\r\n"
+    );
+    assert_eq!(raw.q(&["DEBUG", "ERROR", "ERR x"]), "-ERR x\r\n");
+    assert_eq!(raw.q(&["DEBUG", "ERROR", ""]), "-\r\n");
+    assert_eq!(raw.q(&["PING"]), "+PONG\r\n", "the connection goes on");
+}
+
 // ---------------------------------------------------------------------------------------
 // SHUTDOWN and signals
 // ---------------------------------------------------------------------------------------

@@ -48,6 +48,20 @@ fn every_reply_type() {
         json!("ERR unknown command 'NOSUCHCMD', with args beginning with: 'x' ")
     );
     assert_eq!(ws.cmd("INCRBYFLOAT f 1.5"), json!("1.5"));
+    // Hashes answer maps: objects.
+    assert_eq!(ws.cmd("HSET h name ada lang rust"), json!(2));
+    assert_eq!(ws.cmd("HGETALL h"), json!({"name": "ada", "lang": "rust"}));
+    assert_eq!(ws.cmd("HGETALL nothing"), json!({}));
+    assert_eq!(
+        ws.cmd("GET h"),
+        json!("WRONGTYPE Operation against a key holding the wrong kind of value")
+    );
+    // Pairs (HRANDFIELD ... WITHVALUES): arrays of [field, value].
+    let pair = ws.cmd("HRANDFIELD h 1 WITHVALUES");
+    assert!(
+        pair == json!([["name", "ada"]]) || pair == json!([["lang", "rust"]]),
+        "{pair}"
+    );
     // A transaction: an array holding an error, as a bare string.
     assert_eq!(ws.cmd("MULTI"), json!("OK"));
     assert_eq!(ws.cmd("SET t x"), json!("QUEUED"));

@@ -304,11 +304,11 @@ fn apply(
         return Err(format!("a '{name}' record with {} arguments", args.len()));
     }
     let f = match spec.exec {
-        Exec::Shard(f) | Exec::Split(f, _) | Exec::Channel(f) => f,
+        Exec::Shard(f) | Exec::Split(f, _) | Exec::ShardOrCoord(f, _) | Exec::Channel(f) => f,
         Exec::Coord(_) => return Err(format!("'{name}' cannot be replayed from a log")),
     };
     if let Some(fl) = filter {
-        let mut keys = spec.key_indices(args.len());
+        let mut keys = spec.keys(&args);
         match keys.next() {
             Some(i) if shard_for_key(&args[i], fl.new_n) == fl.new => {}
             _ => return Ok(false),

@@ -17,8 +17,9 @@ pub async fn run(
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
 ) -> Reply {
-    let Exec::Coord(op) = spec.exec else {
-        return Reply::error("ERR internal: not a coordinated command");
+    let op = match spec.exec {
+        Exec::Coord(op) | Exec::ShardOrCoord(_, op) => op,
+        _ => return Reply::error("ERR internal: not a coordinated command"),
     };
     let stat_name = stat_name(spec, &args);
     let started = std::time::Instant::now();

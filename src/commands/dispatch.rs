@@ -280,9 +280,7 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
         Exec::Coord(_) => Route::Barrier(spec),
         Exec::Channel(_) => Route::Op(crate::pubsub::channel_shard(core, &args[1]), spec),
         Exec::Shard(_) => {
-            let mut shards = spec
-                .key_indices(args.len())
-                .map(|i| shard_for_key(&args[i], n));
+            let mut shards = spec.keys(args).map(|i| shard_for_key(&args[i], n));
             let first = shards.next().unwrap_or(core.router.shard_id());
             if shards.all(|s| s == first) {
                 Route::Op(first, spec)
@@ -292,10 +290,17 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
                 ))
             }
         }
+        Exec::ShardOrCoord(..) => {
+            let mut shards = spec.keys(args).map(|i| shard_for_key(&args[i], n));
+            let first = shards.next().unwrap_or(core.router.shard_id());
+            if shards.all(|s| s == first) {
+                Route::Op(first, spec)
+            } else {
+                Route::Barrier(spec)
+            }
+        }
         Exec::Split(_, merge) => {
-            let mut shards = spec
-                .key_indices(args.len())
-                .map(|i| shard_for_key(&args[i], n));
+            let mut shards = spec.keys(args).map(|i| shard_for_key(&args[i], n));
             let first = shards.next().unwrap_or(core.router.shard_id());
             if shards.all(|s| s == first) {
                 Route::Op(first, spec)

@@ -122,6 +122,7 @@ pub fn run_shard_fn_for(
     let f = match spec.exec {
         crate::commands::spec::Exec::Shard(f)
         | crate::commands::spec::Exec::Split(f, _)
+        | crate::commands::spec::Exec::ShardOrCoord(f, _)
         | crate::commands::spec::Exec::Channel(f) => f,
         crate::commands::spec::Exec::Coord(_) => {
             return Reply::error("ERR internal: coordinated command sent to a shard");

@@ -15,6 +15,7 @@ use crate::util::parse_i64;
 
 mod multishard;
 
+pub(crate) use multishard::parse_cursor;
 pub use multishard::{copy, keys, randomkey, rename, scan};
 
 const EXPIRE_FLAGS: u32 = WRITE | FAST;

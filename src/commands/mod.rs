@@ -6,10 +6,12 @@
 //! commands run in [`coord`]. Families (`strings`, `keys`, `connection`, `server`) each declare
 //! their commands as a `SPECS` slice next to their code.
 
+pub mod collection;
 pub mod connection;
 pub mod coord;
 pub mod dispatch;
 pub mod exec;
+pub mod hashes;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
@@ -29,6 +31,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     [
         strings::SPECS,
         keys::SPECS,
+        hashes::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,

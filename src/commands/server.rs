@@ -260,6 +260,7 @@ pub async fn config(core: &Core, args: &[Bytes]) -> Reply {
                         shard.notify_flags =
                             crate::pubsub::notify::parse_flags(p.text("notify-keyspace-events"));
                         shard.update_journaling();
+                        crate::store::encoding::apply(&p);
                     }
                 })
                 .await;
@@ -348,6 +349,8 @@ pub async fn debug(core: &Core, sess: &Session, args: &[Bytes]) -> Reply {
             glommio::timer::sleep(std::time::Duration::from_secs_f64(secs)).await;
             Reply::ok()
         }
+        // The argument, verbatim, as an error reply (clients' tests use it to fake errors).
+        ("error", 3) => Reply::Error(args[2].clone()),
         ("set-active-expire", 3) => {
             let on = parse_i64(&args[2]).is_some_and(|v| v != 0);
             core.router.run_on_all(move |s| s.active_expire = on).await;

@@ -2,6 +2,8 @@
 //! `COMMAND` (INFO, DOCS, COUNT, LIST, GETKEYS) and the stats code. Nothing else may hold its
 //! own copy of a command's arity, flags or key positions.
 
+use bytes::Bytes;
+
 use crate::commands::exec::{CoordOp, ShardFn};
 
 /// Command flags, as Redis 7 names them in `COMMAND INFO`.
@@ -26,6 +28,9 @@ pub mod flag {
     pub const ONLY_SENTINEL: u32 = 1 << 17;
     pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
     pub const NO_ASYNC_LOADING: u32 = 1 << 19;
+    /// Key positions depend on the arguments (a `numkeys` argument): COMMAND INFO prints it
+    /// when the spec has a key finder ([`super::CommandSpec::movable`]).
+    pub const MOVABLEKEYS: u32 = 1 << 20;
 
     /// Names in the order Redis prints them in `COMMAND INFO`.
     pub const NAMES: &[(u32, &str)] = &[
@@ -47,6 +52,7 @@ pub mod flag {
         (ALLOW_BUSY, "allow_busy"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -64,6 +70,11 @@ pub enum Exec {
     /// Runs on the shard that owns the pub/sub channel named by the first argument (which is
     /// not a key: PUBLISH declares none), so pipelined PUBLISHes travel as one batch.
     Channel(ShardFn),
+    /// A multi-key command that is atomic when its keys live together: then the `ShardFn`
+    /// runs on that shard like `Shard` (pipelined, and inside a one-shard MULTI); when they
+    /// live apart the `CoordOp` gathers and combines on the connection's core (SINTER, ZUNION,
+    /// SMOVE, LMOVE...).
+    ShardOrCoord(ShardFn, CoordOp),
 }
 
 /// How the partial replies of a `Split` command are combined.
@@ -76,6 +87,9 @@ pub enum Merge {
     /// All parts reply +OK (MSET).
     AllOk,
 }
+
+/// A key finder: the key positions of one request (see [`CommandSpec::keys_fn`]).
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
 
 /// One command, as data.
 pub struct CommandSpec {
@@ -97,6 +111,10 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub complexity: &'static str,
     pub exec: Exec,
+    /// Finds the key positions of commands whose keys move with a `numkeys` argument
+    /// (SINTERCARD, ZUNION, LMPOP...): indices into the arguments, or an empty list when the
+    /// arguments are malformed (the command itself then reports the error).
+    pub keys_fn: Option<KeysFn>,
 }
 
 impl CommandSpec {
@@ -122,7 +140,16 @@ impl CommandSpec {
             since: "1.0.0",
             complexity: "O(1)",
             exec,
+            keys_fn: None,
         }
+    }
+
+    /// Declares a key finder for a command with movable keys (see [`CommandSpec::keys_fn`]);
+    /// sets the `movablekeys` flag.
+    pub const fn movable(mut self, f: KeysFn) -> CommandSpec {
+        self.keys_fn = Some(f);
+        self.flags |= flag::MOVABLEKEYS;
+        self
     }
 
     pub const fn acl(mut self, acl: &'static [&'static str]) -> CommandSpec {
@@ -164,9 +191,19 @@ impl CommandSpec {
         }
     }
 
+    /// Indices into `args` (0 = the command name) of this command's keys: the key finder's
+    /// answer for movable keys, else the legacy key spec. What routing, transactions and
+    /// COMMAND GETKEYS use.
+    pub fn keys(&self, args: &[Bytes]) -> KeyPositions {
+        match self.keys_fn {
+            Some(f) => KeyPositions::Found(f(args).into_iter()),
+            None => KeyPositions::Legacy(self.key_indices(args.len())),
+        }
+    }
+
     /// Indices into `args` (0 = the command name) of this command's keys, per the legacy key
     /// spec. Out-of-range specs yield no keys rather than panicking.
-    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+    pub fn key_indices(&self, argc: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
         let (first, step) = (self.first_key, self.key_step.max(1));
         let last = match self.last_key {
             l if l < 0 => argc as i32 + l,
@@ -175,8 +212,38 @@ impl CommandSpec {
         let range = if first <= 0 || last < first {
             0..0
         } else {
-            first..(last.min(argc as i32 - 1) + 1)
+            first as usize..(last.min(argc as i32 - 1) + 1).max(first) as usize
         };
-        range.step_by(step as usize).map(|i| i as usize)
+        range.step_by(step as usize)
     }
+}
+
+/// Key positions of one request: see [`CommandSpec::keys`]. An enum rather than a boxed
+/// iterator so the common (legacy) case allocates nothing.
+pub enum KeyPositions {
+    Legacy(std::iter::StepBy<std::ops::Range<usize>>),
+    Found(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Legacy(it) => it.next(),
+            KeyPositions::Found(it) => it.next(),
+        }
+    }
+}
+
+/// A key finder for `numkeys key [key ...]` at argument `at` (1 for SINTERCARD and ZUNION,
+/// 2 for ZUNIONSTORE's sources after the destination): the keys it names, or none when
+/// `numkeys` is not a positive integer that fits.
+pub fn numkeys_at(args: &[Bytes], at: usize) -> Vec<usize> {
+    let n = args
+        .get(at)
+        .and_then(|a| crate::util::parse_i64(a))
+        .filter(|&n| n > 0 && (n as usize) < args.len().saturating_sub(at))
+        .unwrap_or(0) as usize;
+    (at + 1..at + 1 + n).collect()
 }

@@ -13,7 +13,7 @@ use crate::protocol::Reply;
 use crate::store::Value;
 use crate::util::parse_i64;
 
-mod long_double;
+pub(crate) mod long_double;
 mod modify;
 
 use modify::{append, decr, decrby, getrange, incr, incrby, incrbyfloat, setrange, strlen};

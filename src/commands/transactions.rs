@@ -230,10 +230,13 @@ fn single_shard(core: &Core, sess: &Session, queued: &[Vec<Bytes>]) -> Option<us
     }
     for args in queued {
         let spec = lookup(&args[0])?;
-        if !matches!(spec.exec, Exec::Shard(_) | Exec::Split(..)) {
+        if !matches!(
+            spec.exec,
+            Exec::Shard(_) | Exec::Split(..) | Exec::ShardOrCoord(..)
+        ) {
             return None;
         }
-        for i in spec.key_indices(args.len()) {
+        for i in spec.keys(args) {
             if !same(shard_for_key(&args[i], n)) {
                 return None;
             }

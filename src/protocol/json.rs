@@ -8,6 +8,7 @@
 //! | nil, null array | `null` |
 //! | array, set, push | an array |
 //! | map | an object; keys are the text of the map's keys |
+//! | pairs (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES) | an array of two-element arrays |
 //! | double | a number (`1.5`), or the string `"inf"`, `"-inf"`, `"nan"` |
 //! | boolean | `true` / `false` |
 //! | big number | a string of its digits (JavaScript numbers would round it) |
@@ -52,6 +53,21 @@ pub fn write_value(reply: &Reply, style: Style, out: &mut Vec<u8>) {
         Reply::Nil | Reply::NilArray => out.extend_from_slice(b"null"),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Seq(items) => {
             write_array(items, style, out)
+        }
+        // ZRANGE WITHSCORES and friends: RESP3's shape, an array of [member, score] pairs.
+        Reply::Pairs(pairs) => {
+            out.push(b'[');
+            for (i, (a, b)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                write_value(a, style, out);
+                out.push(b',');
+                write_value(b, style, out);
+                out.push(b']');
+            }
+            out.push(b']');
         }
         Reply::Map(pairs) => {
             out.push(b'{');
@@ -225,6 +241,11 @@ mod tests {
         assert_eq!(json(&push, Style::Bare), r#"["message","ch","hi"]"#);
         assert_eq!(json(&Reply::Array(vec![]), Style::Bare), "[]");
         assert_eq!(json(&Reply::Map(vec![]), Style::Bare), "{}");
+        let pairs = Reply::Pairs(vec![
+            (bulk(b"a"), Reply::Double(1.5)),
+            (bulk(b"b"), Reply::Double(2.0)),
+        ]);
+        assert_eq!(json(&pairs, Style::Bare), r#"[["a",1.5],["b",2]]"#);
     }
 
     #[test]

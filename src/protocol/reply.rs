@@ -29,6 +29,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// RESP3 `%`; for RESP2 a flat array of 2n items (key, value, key, value, ...).
     Map(Vec<(Reply, Reply)>),
+    /// RESP3 an array of 2-element arrays; for RESP2 a flat array of 2n items: how Redis
+    /// answers ZRANGE WITHSCORES, HRANDFIELD WITHVALUES and friends.
+    Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `~`; for RESP2 an array.
     Set(Vec<Reply>),
     /// RESP3 `,`; for RESP2 a bulk string of the same text (see [`double_text`]).
@@ -87,6 +90,7 @@ impl Reply {
             Reply::NilArray => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" }),
             Reply::Array(items) => put_aggregate(out, b'*', items, proto),
             Reply::Map(pairs) => put_map(out, pairs, proto),
+            Reply::Pairs(pairs) => put_pairs(out, pairs, proto),
             Reply::Set(items) => put_aggregate(out, if resp3 { b'~' } else { b'*' }, items, proto),
             Reply::Double(f) => put_double(out, *f, resp3),
             Reply::Bool(b) => put_bool(out, *b, resp3),
@@ -152,6 +156,22 @@ fn put_map(out: &mut BytesMut, pairs: &[(Reply, Reply)], proto: u8) {
     for (key, value) in pairs {
         key.encode(proto, out);
         value.encode(proto, out);
+    }
+}
+
+fn put_pairs(out: &mut BytesMut, pairs: &[(Reply, Reply)], proto: u8) {
+    let resp3 = proto == RESP3;
+    if resp3 {
+        put_length(out, b'*', pairs.len());
+    } else {
+        put_length(out, b'*', pairs.len().saturating_mul(2));
+    }
+    for (a, b) in pairs {
+        if resp3 {
+            out.extend_from_slice(b"*2\r\n");
+        }
+        a.encode(proto, out);
+        b.encode(proto, out);
     }
 }
 

@@ -107,16 +107,17 @@ pub fn effect_events(cmd: &str, effect: &[Bytes]) -> [Option<(u32, &'static str)
                 "incrbyfloat" => (STRING, "incrbyfloat"),
                 "append" => (STRING, "append"),
                 "setrange" => (STRING, "setrange"),
-                "rename" | "renamenx" => (GENERIC, "rename_to"),
-                "move" => (GENERIC, "move_to"),
-                "copy" => (GENERIC, "copy_to"),
                 "restore-silently" => return [None, None],
-                _ => (STRING, "set"),
+                _ => match placed_event(cmd) {
+                    Some(e) => e,
+                    None => (STRING, "set"),
+                },
             };
             let with_deadline = effect.len() >= 5 && effect[3].eq_ignore_ascii_case(b"PXAT");
             let expire = (set_family && with_deadline).then_some((GENERIC, "expire"));
             [Some(main), expire]
         }
+        b"UNLINK" => [placed_event(cmd), None],
         b"DEL" => match cmd {
             "rename" | "renamenx" => [Some((GENERIC, "rename_from")), None],
             "move" => [Some((GENERIC, "move_from")), None],
@@ -125,15 +126,82 @@ pub fn effect_events(cmd: &str, effect: &[Bytes]) -> [Option<(u32, &'static str)
         },
         b"PEXPIREAT" => [Some((GENERIC, "expire")), None],
         b"PERSIST" => [Some((GENERIC, "persist")), None],
-        _ => [None, None],
+        name => [collection_event(cmd, name), None],
     }
+}
+
+/// The event of a whole value placed at a key by command `cmd` (a `SET` record for a string,
+/// an `UNLINK` record opening a collection's restore group): what RENAME, MOVE, COPY and the
+/// *STORE commands raise on their destination.
+fn placed_event(cmd: &str) -> Option<(u32, &'static str)> {
+    Some(match cmd {
+        "rename" | "renamenx" => (GENERIC, "rename_to"),
+        "move" => (GENERIC, "move_to"),
+        "copy" => (GENERIC, "copy_to"),
+        "restore" => (GENERIC, "restore"),
+        "sinterstore" => (SET, "sinterstore"),
+        "sunionstore" => (SET, "sunionstore"),
+        "sdiffstore" => (SET, "sdiffstore"),
+        "zunionstore" => (ZSET, "zunionstore"),
+        "zinterstore" => (ZSET, "zinterstore"),
+        "zdiffstore" => (ZSET, "zdiffstore"),
+        "zrangestore" => (ZSET, "zrangestore"),
+        "sort" => (LIST, "sortstore"),
+        _ => return None,
+    })
+}
+
+/// The event of a collection command's own record (`HSET k f v`, `LPOP k 2`, ...): the
+/// record's name in lower case is Redis's event name, with the exceptions Redis has (an
+/// HINCRBYFLOAT is logged as the HSET of its result; SPOP as the SREM of what it popped).
+fn collection_event(cmd: &str, name: &[u8]) -> Option<(u32, &'static str)> {
+    Some(match name {
+        b"HSET" if cmd == "hincrbyfloat" => (HASH, "hincrbyfloat"),
+        b"HSET" => (HASH, "hset"),
+        b"HINCRBY" => (HASH, "hincrby"),
+        b"HDEL" => (HASH, "hdel"),
+        b"LPUSH" => (LIST, "lpush"),
+        b"RPUSH" => (LIST, "rpush"),
+        b"LPOP" => (LIST, "lpop"),
+        b"RPOP" => (LIST, "rpop"),
+        b"LINSERT" => (LIST, "linsert"),
+        b"LSET" => (LIST, "lset"),
+        b"LREM" => (LIST, "lrem"),
+        b"LTRIM" => (LIST, "ltrim"),
+        b"SADD" => (SET, "sadd"),
+        b"SREM" if cmd == "spop" => (SET, "spop"),
+        b"SREM" => (SET, "srem"),
+        b"ZADD" => (ZSET, "zadd"),
+        b"ZINCRBY" => (ZSET, "zincr"),
+        b"ZREM" => (ZSET, "zrem"),
+        b"ZREMRANGEBYRANK" => (ZSET, "zremrangebyrank"),
+        b"ZREMRANGEBYSCORE" => (ZSET, "zremrangebyscore"),
+        b"ZREMRANGEBYLEX" => (ZSET, "zremrangebylex"),
+        b"ZPOPMIN" => (ZSET, "zpopmin"),
+        b"ZPOPMAX" => (ZSET, "zpopmax"),
+        _ => return None,
+    })
+}
+
+/// Records that continue a restore group opened by `UNLINK key` (see
+/// `store::value::restore_commands`): part of one placed value, so they raise nothing.
+fn continues_restore(effect: &[Bytes]) -> bool {
+    matches!(
+        effect.first().map(|b| b.as_ref()),
+        Some(b"HSET" | b"RPUSH" | b"SADD" | b"ZADD" | b"PEXPIREAT")
+    )
 }
 
 /// Emits the events of the effects one op recorded, per database.
 pub fn emit_effects(shard: &mut Shard, cmd: &str, effects: &[(usize, Vec<Vec<Bytes>>)]) {
     for (db, list) in effects {
+        let mut restoring: Option<&Bytes> = None;
         for effect in list {
             let Some(key) = effect.get(1) else { continue };
+            if restoring == Some(key) && continues_restore(effect) {
+                continue;
+            }
+            restoring = (effect[0].as_ref() == b"UNLINK").then_some(key);
             for (class, event) in effect_events(cmd, effect).into_iter().flatten() {
                 notify(shard, class, event, key, *db);
             }
@@ -175,6 +243,22 @@ mod tests {
             [Some((GENERIC, "move_from")), None]
         );
         assert_eq!(effect_events("flushdb", &b(&["FLUSHDB"])), [None, None]);
+        assert_eq!(
+            effect_events("hincrbyfloat", &b(&["HSET", "k", "f", "1.5"])),
+            [Some((HASH, "hincrbyfloat")), None]
+        );
+        assert_eq!(
+            effect_events("spop", &b(&["SREM", "k", "a", "b"])),
+            [Some((SET, "spop")), None]
+        );
+        assert_eq!(
+            effect_events("rename", &b(&["UNLINK", "k"])),
+            [Some((GENERIC, "rename_to")), None]
+        );
+        assert_eq!(
+            effect_events("sunionstore", &b(&["UNLINK", "k"])),
+            [Some((SET, "sunionstore")), None]
+        );
     }
 
     #[test]

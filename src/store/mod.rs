@@ -8,8 +8,14 @@
 //! WATCH and the copy-on-write of a point-in-time [`snapshot`] (used by the log rewrite).
 
 pub mod dict;
+pub mod encoding;
+pub mod hash;
+pub mod list;
+pub mod listpack;
+pub mod set;
 pub mod snapshot;
 pub mod value;
+pub mod zset;
 
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -84,6 +90,17 @@ impl Db {
         if let Some(j) = &mut self.journal {
             j.push(effect());
         }
+    }
+
+    fn record_all(&mut self, effects: impl FnOnce() -> Vec<Vec<Bytes>>) {
+        if let Some(j) = &mut self.journal {
+            j.extend(effects());
+        }
+    }
+
+    /// Whether effects are being recorded (so a command can skip building its record).
+    pub fn journaling(&self) -> bool {
+        self.journal.is_some()
     }
 
     /// Appends a raw effect record to the journal if journaling is on: for effects that no
@@ -206,7 +223,7 @@ impl Db {
     /// (as SET does without KEEPTTL); use [`Db::insert_keep_ttl`] to keep it.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
         self.modified(key);
-        self.record(|| value::restore_command(key, &value, expire_at_ms));
+        self.record_all(|| value::restore_commands(key, &value, expire_at_ms));
         let key = self.owned_key(key);
         match expire_at_ms {
             Some(at) => {
@@ -221,12 +238,28 @@ impl Db {
         self.keys.insert(key, value);
     }
 
-    /// Sets `key` to `value` keeping its current deadline (KEEPTTL, SETRANGE, APPEND, INCR).
-    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+    /// Adds a new collection at `key` (which must not exist) without recording anything:
+    /// the command that creates it records its own effect (`HSET k f v` recreates the hash on
+    /// replay), so the log holds one record, not a restore plus the command.
+    pub fn create(&mut self, key: &[u8], value: Value) {
+        debug_assert!(!self.keys.contains_key(key), "create() on an existing key");
         self.modified(key);
-        self.record(|| {
-            let mut c = value::restore_command(key, &value, None);
-            c.push(Bytes::from_static(b"KEEPTTL"));
+        let key = Bytes::copy_from_slice(key);
+        self.keys.insert(key, value);
+    }
+
+    /// Sets `key` to a string keeping its current deadline (KEEPTTL, SETRANGE, APPEND, INCR).
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        debug_assert!(
+            matches!(value, Value::Str(_)),
+            "KEEPTTL records are SET records"
+        );
+        self.modified(key);
+        self.record_all(|| {
+            let mut c = value::restore_commands(key, &value, None);
+            if let Some(set) = c.first_mut() {
+                set.push(Bytes::from_static(b"KEEPTTL"));
+            }
             c
         });
         if let Some(v) = self.keys.get_mut(key) {

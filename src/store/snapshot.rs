@@ -68,8 +68,9 @@ pub(super) struct Snap {
     /// Keys whose T-state has been captured into `pre`, or that were absent at T when first
     /// touched: the scan skips them.
     emitted: AHashSet<Bytes>,
-    /// Restore commands of captured pre-images, waiting for [`step`].
-    pre: Vec<Vec<Bytes>>,
+    /// Restore commands of captured pre-images, one group per key (a collection takes
+    /// several commands, which must stay in order), waiting for [`step`].
+    pre: Vec<Vec<Vec<Bytes>>>,
     /// [`Dict::scan`] cursor over the data's `keys`.
     cursor: u64,
     /// The scan has visited every bucket (a cursor of 0 also means "not started").
@@ -152,7 +153,8 @@ pub(super) fn detach(db: &mut Db) {
 pub(super) fn heap_bytes(db: &Db) -> usize {
     let snap_bytes = |s: &Snap| {
         // One control byte per hashbrown slot besides the `Bytes` itself.
-        s.emitted.capacity() * (size_of::<Bytes>() + 1) + s.pre.capacity() * size_of::<Vec<Bytes>>()
+        s.emitted.capacity() * (size_of::<Bytes>() + 1)
+            + s.pre.capacity() * size_of::<Vec<Vec<Bytes>>>()
     };
     let live = db.snap.as_deref().map_or(0, snap_bytes);
     let detached: usize = db
@@ -179,7 +181,7 @@ impl Snap {
         match keys.get_key_value(key) {
             Some((k, v)) => {
                 let at = expires.get(key).copied();
-                self.pre.push(value::restore_command(k, v, at));
+                self.pre.push(value::restore_commands(k, v, at));
                 self.emitted.insert(k.clone());
             }
             None => {
@@ -199,10 +201,11 @@ fn emit(
     out: &mut Vec<(u16, Vec<Bytes>)>,
 ) -> bool {
     let origin = snap.origin;
-    // `pre` holds distinct keys, so its order does not matter: pop from the end.
+    // `pre` holds one group per distinct key, so the order of groups does not matter: pop
+    // whole groups from the end.
     let nr_pre = snap.pre.len().min(*budget);
     let from = snap.pre.len() - nr_pre;
-    out.extend(snap.pre.drain(from..).map(|cmd| (origin, cmd)));
+    out.extend(snap.pre.drain(from..).flatten().map(|cmd| (origin, cmd)));
     *budget -= nr_pre;
     let mut nr_visits_left = budget.saturating_mul(SCAN_VISITS_PER_COMMAND);
     while !snap.scan_done && *budget > 0 && nr_visits_left > 0 {
@@ -211,7 +214,8 @@ fn emit(
         snap.cursor = keys.scan(snap.cursor, |k, v| {
             if !emitted.contains(k) {
                 let at = expires.get(k).copied();
-                out.push((origin, value::restore_command(k, v, at)));
+                let cmds = value::restore_commands(k, v, at);
+                out.extend(cmds.into_iter().map(|cmd| (origin, cmd)));
                 *budget = budget.saturating_sub(1);
             }
         });

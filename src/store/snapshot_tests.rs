@@ -86,7 +86,12 @@ fn state(dbs: &[Db]) -> Vec<State> {
         .map(|db| {
             db.keys()
                 .iter()
-                .map(|(k, Value::Str(v))| (k.clone(), (v.clone(), db.expires().get(k).copied())))
+                .map(|(k, v)| {
+                    let Value::Str(v) = v else {
+                        panic!("these tests store strings only")
+                    };
+                    (k.clone(), (v.clone(), db.expires().get(k).copied()))
+                })
                 .collect()
         })
         .collect()

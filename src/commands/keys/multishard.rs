@@ -105,7 +105,7 @@ fn scan_shard(
 /// A SCAN cursor read as Redis reads it, with `strtoul` on the argument as a C string: an
 /// optional sign (a negative value wraps), digits that fit in 64 bits, nothing else; the empty
 /// string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let text = c_str(arg);
     if text.is_empty() {
         return Some(0);

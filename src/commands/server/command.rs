@@ -186,15 +186,17 @@ fn getkeys(cmd: &[Bytes], with_flags: bool) -> Reply {
     let Some(spec) = lookup(&cmd[0]) else {
         return Reply::error("ERR Invalid command specified");
     };
-    if spec.first_key <= 0 {
+    if spec.first_key <= 0 && spec.keys_fn.is_none() {
         return Reply::error("ERR The command has no key arguments");
     }
     if !spec.arity_ok(cmd.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
-    let keys = spec
-        .key_indices(cmd.len())
-        .map(|i| Reply::Bulk(cmd[i].clone()));
+    let positions: Vec<usize> = spec.keys(cmd).collect();
+    if positions.is_empty() && spec.keys_fn.is_some() {
+        return Reply::error("ERR Invalid arguments specified for command");
+    }
+    let keys = positions.into_iter().map(|i| Reply::Bulk(cmd[i].clone()));
     if with_flags {
         Reply::Array(
             keys.map(|key| Reply::Array(vec![key, Reply::Set(key_flags(spec))]))

@@ -85,6 +85,18 @@ impl<K: Hash + Eq, V> Default for Dict<K, V> {
     }
 }
 
+/// A deep copy (COPY of a collection value): entries re-inserted into a fresh table with
+/// the same hash seed.
+impl<K: Hash + Eq + Clone, V: Clone> Clone for Dict<K, V> {
+    fn clone(&self) -> Self {
+        let mut d = Dict::with_hasher(self.hasher.clone());
+        for (k, v) in self.iter() {
+            d.insert(k.clone(), v.clone());
+        }
+        d
+    }
+}
+
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Dict<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
