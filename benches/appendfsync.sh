@@ -44,7 +44,7 @@ for policy in always everysec; do
   ck_dir="$WORK/corekv-$policy"; rd_dir="$WORK/redis-$policy"
   mkdir -p "$ck_dir" "$rd_dir"
   ck_port=$(free_port); rd_port=$(free_port)
-  taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$ck_port" --shards "$SHARDS" \
+  taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$ck_port" --ws-port 0 --shards "$SHARDS" \
     --dir "$ck_dir" --appendonly yes --appendfsync "$policy" --log-level warn &
   ck_pid=$!; PIDS+=("$ck_pid")
   taskset -c "$SERVER_CPUS" redis-server --port "$rd_port" --bind 127.0.0.1 --dir "$rd_dir" \

@@ -48,7 +48,7 @@ bench() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 ck_port=$(free_port); rd_port=$(free_port)
-taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$ck_port" --shards "$SHARDS" \
+taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$ck_port" --ws-port 0 --shards "$SHARDS" \
   --appendonly no --log-level warn &
 ck_pid=$!; PIDS+=("$ck_pid")
 taskset -c "$SERVER_CPUS" redis-server --port "$rd_port" --bind 127.0.0.1 --save '' \

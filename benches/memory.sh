@@ -59,7 +59,7 @@ used() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memor
 rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 ck_port=$(free_port); rd_port=$(free_port)
-./target/release/corekv --port "$ck_port" --shards "$SHARDS" --appendonly no --log-level warn &
+./target/release/corekv --port "$ck_port" --ws-port 0 --shards "$SHARDS" --appendonly no --log-level warn &
 ck_pid=$!; PIDS+=("$ck_pid")
 redis-server --port "$rd_port" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --loglevel warning --logfile "$WORK/redis.log" &

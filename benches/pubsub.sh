@@ -54,7 +54,7 @@ source benches/lib.sh
 bench_setup pubsub
 
 CK_PORT=$(free_port); RD_PORT=$(free_port)
-taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$CK_PORT" --shards "$SHARDS" \
+taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$CK_PORT" --ws-port 0 --shards "$SHARDS" \
   --log-level warn --appendonly no --dir "$WORK/corekv" &
 CK_PID=$!; PIDS+=("$CK_PID")
 taskset -c "$SERVER_CPUS" redis-server --port "$RD_PORT" --bind 127.0.0.1 --dir "$WORK" \

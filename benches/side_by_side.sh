@@ -15,7 +15,7 @@ command -v redis-server >/dev/null || { echo "redis-server missing (apt-get inst
 cargo build --release -q
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CK_PORT=$(free_port); RD_PORT=$(free_port)
-taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$CK_PORT" --shards "$SHARDS" --log-level warn \
+taskset -c "$SERVER_CPUS" ./target/release/corekv --port "$CK_PORT" --ws-port 0 --shards "$SHARDS" --log-level warn \
   --appendonly no &
 CK_PID=$!
 taskset -c "$SERVER_CPUS" redis-server --port "$RD_PORT" --save '' --appendonly no --daemonize no --loglevel warning &

@@ -157,6 +157,8 @@ pub struct Core {
     pub run_id: Rc<str>,
     /// This core's pub/sub subscribers.
     pub pubsub: crate::pubsub::Local,
+    /// This core's WebSocket server: listener and open WebSocket connections.
+    pub ws: crate::net::ws::CoreWs,
 }
 
 thread_local! {
@@ -194,6 +196,7 @@ impl Core {
             shutting_down: Cell::new(false),
             run_id,
             pubsub: crate::pubsub::Local::default(),
+            ws: crate::net::ws::CoreWs::default(),
         }
     }
 

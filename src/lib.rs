@@ -3,8 +3,10 @@
 //! # Module map
 //! - [`config`]: CLI options, the validated [`config::Config`], and the CONFIG parameter registry.
 //! - [`server`]: boot (one glommio executor per shard) and shutdown.
-//! - [`net`]: listeners (SO_REUSEPORT on every core) and the RESP connection loop.
-//! - [`protocol`]: RESP request parsing and reply encoding; pure, no I/O.
+//! - [`net`]: listeners (SO_REUSEPORT on every core), the RESP connection loop, and the
+//!   WebSocket interface (`net::ws`: handshake, both JSON dialects, binary RESP, ABORT).
+//! - [`protocol`]: RESP request parsing and reply encoding, the WebSocket text tokenizer,
+//!   envelope requests and JSON replies; pure, no I/O.
 //! - [`commands`]: the command table (data), the pipeline dispatcher, one module per family.
 //! - [`shard`]: the only owner of mutable data; key → shard routing; the cross-core router.
 //! - [`store`]: a shard's databases: the dict with incremental rehash, values, expiry.

@@ -74,6 +74,8 @@ pub fn run(config: Config) -> Result<(), String> {
     // Fix the port number first (for --port 0), so every core binds the same one.
     let (reservation, addr) =
         listener::reserve_port(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    let ws_reservation = reserve_ws_port(&config)?;
+    let ws_addr = ws_reservation.as_ref().map(|(_, a)| *a);
     let n = config.nr_shards;
     let plan = if config.appendonly {
         let plan = crate::aof::layout::prepare(&config.dir, n)?;
@@ -99,6 +101,7 @@ pub fn run(config: Config) -> Result<(), String> {
             config,
             builders,
             addr,
+            ws_addr,
             started_ms,
             run_id,
             plan,
@@ -122,7 +125,11 @@ pub fn run(config: Config) -> Result<(), String> {
         }
     }
     drop(reservation);
+    drop(ws_reservation);
     if failure.is_none() {
+        if let Some(ws_addr) = ws_addr {
+            tracing::info!(%ws_addr, "WebSocket interface on ws://{ws_addr}/");
+        }
         tracing::info!(%addr, shards = n, "corekv ready to accept connections");
         crate::ops::sd_notify::watch();
     }
@@ -143,12 +150,27 @@ pub fn run(config: Config) -> Result<(), String> {
     }
 }
 
+/// Checks and reserves the WebSocket port (`None` with `--ws-port 0`), as for RESP: every
+/// core then binds it with SO_REUSEPORT. A port another process holds is an error.
+fn reserve_ws_port(config: &Config) -> Result<Option<(socket2::Socket, SocketAddr)>, String> {
+    if config.ws.port == 0 {
+        return Ok(None);
+    }
+    let addr = SocketAddr::new(config.bind, config.ws.port);
+    let fail =
+        |e: std::io::Error| format!("cannot bind the WebSocket port (--ws-port) {addr}: {e}");
+    listener::ensure_unused(addr).map_err(fail)?;
+    listener::reserve_port(addr).map(Some).map_err(fail)
+}
+
 /// What a core needs to boot.
 struct Boot {
     shard_id: usize,
     config: Config,
     builders: MeshBuilders,
     addr: SocketAddr,
+    /// The WebSocket port (`None`: disabled).
+    ws_addr: Option<SocketAddr>,
     started_ms: u64,
     run_id: String,
     /// How to load the log (`None` with `--appendonly no`).
@@ -196,7 +218,27 @@ async fn shard_main(boot: Boot, ready: std::sync::mpsc::Sender<Result<usize, Str
     };
     let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&sk);
     let listener = Rc::new(listener::into_glommio(sk));
+    let ws_listener = match boot
+        .ws_addr
+        .map(|a| (a, listener::bind_reuseport(a, backlog)))
+    {
+        None => None,
+        Some((_, Ok(sk))) => Some(sk),
+        Some((a, Err(e))) => {
+            let _ = ready.send(Err(format!(
+                "shard {shard_id} cannot bind the WebSocket port {a}: {e}"
+            )));
+            Core::uninstall();
+            return;
+        }
+    };
     let _ = ready.send(Ok(shard_id));
+    if let Some(sk) = ws_listener {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&sk);
+        let l = listener::into_glommio(sk);
+        glommio::spawn_local(crate::net::ws::accept_loop(core.clone(), l, fd)).detach();
+        glommio::spawn_local(crate::net::ws::housekeeping(core.clone())).detach();
+    }
 
     let accept = glommio::spawn_local(listener::accept_loop(core.clone(), listener.clone()));
     let aof = match &plan {
@@ -303,6 +345,8 @@ async fn stop(core: &Rc<Core>, listener_fd: std::os::fd::RawFd) {
     unsafe {
         libc::shutdown(listener_fd, libc::SHUT_RDWR);
     }
+    // WebSocket clients first get a close frame (1001) and a moment to answer it.
+    crate::net::ws::shut_down(core).await;
     let clients: Vec<_> = core.clients.borrow().values().cloned().collect();
     for c in clients {
         c.kill();

@@ -36,7 +36,7 @@ fn config_get(raw: &mut Raw, name: &str) -> String {
 fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
     let data = TempDir::new();
     let mut child = Command::new(env!("CARGO_BIN_EXE_corekv"))
-        .args(["--port", "0", "--no-pin", "--dir"])
+        .args(["--port", "0", "--ws-port", "0", "--no-pin", "--dir"])
         .arg(data.path())
         .args(args)
         .stdin(Stdio::null())

@@ -46,6 +46,7 @@ fn notify_socket_gets_status_ready_then_stopping() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_corekv"))
         .args(["--port", &port.to_string(), "--shards", "1", "--no-pin"])
+        .args(["--ws-port", "0"])
         .args(["--log-level", "warn", "--key-load-delay", "3000"])
         .arg("--dir")
         .arg(&data)
@@ -83,6 +84,7 @@ fn without_notify_socket_nothing_is_sent_and_the_server_runs() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_corekv"))
         .args(["--port", &port.to_string(), "--shards", "1", "--no-pin"])
+        .args(["--ws-port", "0"])
         .args(["--log-level", "error"])
         .arg("--dir")
         .arg(dir.path())

@@ -368,6 +368,7 @@ fn a_log_that_fails_to_load_acknowledges_no_write() {
                 .collect();
             let mut child = Command::new(env!("CARGO_BIN_EXE_corekv"))
                 .args(["--port", &port.to_string(), "--shards", "2", "--no-pin"])
+                .args(["--ws-port", "0"])
                 .args(["--log-level", "error", "--key-load-delay", "20", "--dir"])
                 .arg(dir.path())
                 .stdin(Stdio::null())

@@ -77,6 +77,14 @@ const CLI_NAMES: &[&str] = &[
     "mesh-channel-capacity",
     "max-pipeline-batch",
     "aof-load-corrupt",
+    "ws-port",
+    "ws-max-message-bytes",
+    "ws-abort",
+    "ws-allowed-origins",
+    "ws-ping-interval-ms",
+    "ws-pong-timeout-ms",
+    "ws-handshake-timeout-ms",
+    "ws-max-output-bytes",
 ];
 
 /// One option's value after the whole file: canonical text, and the line that last set it.
@@ -339,6 +347,14 @@ pub fn set_cli_field(cli: &mut Cli, name: &str, text: &str) -> Result<bool, Stri
         "mesh-channel-capacity" => cli.mesh_channel_capacity = num(text)?,
         "max-pipeline-batch" => cli.max_pipeline_batch = num(text)?,
         "aof-load-corrupt" => cli.aof_load_corrupt = owned(),
+        "ws-port" => cli.ws_port = num(text)?,
+        "ws-max-message-bytes" => cli.ws_max_message_bytes = num(text)?,
+        "ws-abort" => cli.ws_abort = owned(),
+        "ws-allowed-origins" => cli.ws_allowed_origins = owned(),
+        "ws-ping-interval-ms" => cli.ws_ping_interval_ms = num(text)?,
+        "ws-pong-timeout-ms" => cli.ws_pong_timeout_ms = num(text)?,
+        "ws-handshake-timeout-ms" => cli.ws_handshake_timeout_ms = num(text)?,
+        "ws-max-output-bytes" => cli.ws_max_output_bytes = num(text)?,
         _ => return Ok(false),
     }
     Ok(true)

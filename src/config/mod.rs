@@ -116,6 +116,43 @@ pub struct Cli {
     /// Microseconds to sleep per replayed record while loading (Redis's key-load-delay; tests).
     #[arg(long, default_value_t = 0)]
     pub key_load_delay: u64,
+
+    /// WebSocket port, on the same address as RESP (0 disables the WebSocket interface).
+    #[arg(long, default_value_t = 8379)]
+    pub ws_port: u16,
+
+    /// Largest WebSocket message (and frame) a client may send; a larger one closes the
+    /// connection with code 1009.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub ws_max_message_bytes: u64,
+
+    /// Whether the ABORT command may stop the WebSocket server (loopback or authenticated
+    /// clients only).
+    #[arg(long, default_value = "yes", value_parser = ["yes", "no"])]
+    pub ws_abort: String,
+
+    /// Space-separated Origins allowed to open WebSocket connections besides same-host ones
+    /// (and requests without Origin); `*` allows any.
+    #[arg(long, default_value = "")]
+    pub ws_allowed_origins: String,
+
+    /// How often the server pings an idle WebSocket client (0: never).
+    #[arg(long, default_value_t = 30_000)]
+    pub ws_ping_interval_ms: u64,
+
+    /// How long a WebSocket client may take to answer a ping (or to take our pending output)
+    /// before it is disconnected.
+    #[arg(long, default_value_t = 10_000)]
+    pub ws_pong_timeout_ms: u64,
+
+    /// How long a new WebSocket connection may take to send its HTTP upgrade request.
+    #[arg(long, default_value_t = 10_000)]
+    pub ws_handshake_timeout_ms: u64,
+
+    /// Most pushed bytes (pub/sub messages) a WebSocket connection may have waiting for a slow
+    /// reader before it is disconnected (0: no WebSocket-specific cap).
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub ws_max_output_bytes: u64,
 }
 
 /// Tools that run instead of the server.
@@ -163,6 +200,8 @@ pub struct Config {
     pub aof_load_truncated: bool,
     pub aof_load_corrupt: bool,
     pub key_load_delay_us: u64,
+    /// The WebSocket interface's options (`ws-*`), see [`WsOptions`].
+    pub ws: WsOptions,
     /// The config file the server started from (absolute), which CONFIG REWRITE rewrites;
     /// `None` when started without one.
     pub config_file: Option<PathBuf>,
@@ -173,6 +212,21 @@ pub struct Config {
     /// the form the config file takes them, for CONFIG REWRITE. `shards` is empty when it was
     /// left to the CPU count.
     pub own_options: Vec<(&'static str, String)>,
+}
+
+/// The WebSocket interface's options. All but the port are CONFIG parameters of the same
+/// name (`ws-max-message-bytes`, ...) and may change at runtime for new connections.
+#[derive(Debug, Clone)]
+pub struct WsOptions {
+    /// 0: no WebSocket listener.
+    pub port: u16,
+    pub max_message_bytes: u64,
+    pub abort: bool,
+    pub allowed_origins: String,
+    pub ping_interval_ms: u64,
+    pub pong_timeout_ms: u64,
+    pub handshake_timeout_ms: u64,
+    pub max_output_bytes: u64,
 }
 
 /// How log lines are written to stderr.
@@ -240,6 +294,28 @@ impl Config {
         if cli.proto_max_bulk_len < 1024 {
             return Err("--proto-max-bulk-len must be at least 1024".into());
         }
+        if cli.ws_port != 0 && cli.ws_port == cli.port {
+            return Err(format!(
+                "--ws-port {} is also the RESP --port: give the WebSocket interface its own port (or --ws-port 0 to disable it)",
+                cli.ws_port
+            ));
+        }
+        if cli.ws_max_message_bytes < 1024 {
+            return Err("--ws-max-message-bytes must be at least 1024".into());
+        }
+        if cli.ws_pong_timeout_ms == 0 || cli.ws_handshake_timeout_ms == 0 {
+            return Err("--ws-pong-timeout-ms and --ws-handshake-timeout-ms must be > 0".into());
+        }
+        let ws = WsOptions {
+            port: cli.ws_port,
+            max_message_bytes: cli.ws_max_message_bytes,
+            abort: cli.ws_abort == "yes",
+            allowed_origins: cli.ws_allowed_origins.clone(),
+            ping_interval_ms: cli.ws_ping_interval_ms,
+            pong_timeout_ms: cli.ws_pong_timeout_ms,
+            handshake_timeout_ms: cli.ws_handshake_timeout_ms,
+            max_output_bytes: cli.ws_max_output_bytes,
+        };
         let cpus = if cli.no_pin { Vec::new() } else { affinity };
         let own_options = file::own_options_text(&cli);
         Ok(Config {
@@ -263,6 +339,7 @@ impl Config {
             aof_load_truncated: cli.aof_load_truncated == "yes",
             aof_load_corrupt: cli.aof_load_corrupt == "yes",
             key_load_delay_us: cli.key_load_delay,
+            ws,
             config_file: None,
             file_params: Vec::new(),
             own_options,

@@ -317,6 +317,44 @@ pub static PARAMS: &[ParamSpec] = &[
     p("busy-reply-threshold", LONG, "5000"),
     p("replica-read-only", Kind::Bool, "yes"),
     p("repl-diskless-sync", Kind::Bool, "yes"),
+    // The WebSocket interface (corekv's own; README "WebSocket"). The port is fixed at
+    // startup; the others apply to connections opened after a change.
+    fixed("ws-port", Kind::Int { min: 0, max: 65535 }, "8379"),
+    p(
+        "ws-max-message-bytes",
+        Kind::Memory {
+            min: 1024,
+            max: i64::MAX,
+        },
+        "16777216",
+    ),
+    p("ws-abort", Kind::Bool, "yes"),
+    p("ws-allowed-origins", Kind::Str, ""),
+    p("ws-ping-interval-ms", LONG, "30000"),
+    p(
+        "ws-pong-timeout-ms",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "10000",
+    ),
+    p(
+        "ws-handshake-timeout-ms",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "10000",
+    ),
+    p(
+        "ws-max-output-bytes",
+        Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        "33554432",
+    ),
     // Immutable, as in Redis: set at startup with --enable-debug-command.
     fixed(
         "enable-debug-command",
@@ -378,6 +416,18 @@ impl Params {
         values.insert("dir", config.dir.display().to_string());
         values.insert("aof-load-truncated", yes_no(config.aof_load_truncated));
         values.insert("key-load-delay", config.key_load_delay_us.to_string());
+        let ws = &config.ws;
+        values.insert("ws-port", ws.port.to_string());
+        values.insert("ws-max-message-bytes", ws.max_message_bytes.to_string());
+        values.insert("ws-abort", yes_no(ws.abort));
+        values.insert("ws-allowed-origins", ws.allowed_origins.clone());
+        values.insert("ws-ping-interval-ms", ws.ping_interval_ms.to_string());
+        values.insert("ws-pong-timeout-ms", ws.pong_timeout_ms.to_string());
+        values.insert(
+            "ws-handshake-timeout-ms",
+            ws.handshake_timeout_ms.to_string(),
+        );
+        values.insert("ws-max-output-bytes", ws.max_output_bytes.to_string());
         Params { values }
     }
 

@@ -24,9 +24,10 @@ const READ_CHUNK: usize = 16 * 1024;
 const KEEP_OUT_CAPACITY: usize = 1024 * 1024;
 
 /// Registers the connection with its core for CLIENT LIST / KILL; unregisters on drop.
-struct Registration {
-    core: Rc<Core>,
-    handle: Rc<ClientHandle>,
+/// (The WebSocket connections register the same way.)
+pub(crate) struct Registration {
+    pub(crate) core: Rc<Core>,
+    pub(crate) handle: Rc<ClientHandle>,
 }
 
 impl Drop for Registration {
@@ -40,17 +41,22 @@ fn is_http_smuggling(name: &Bytes) -> bool {
     name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
 }
 
-/// Connections open in the whole process (for `maxclients`).
+/// Connections open in the whole process (for `maxclients`), RESP and WebSocket.
 static CONNECTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts a connection for as long as it lives.
-struct Connected;
+pub(crate) struct Connected;
 
 impl Connected {
-    fn new() -> Connected {
+    pub(crate) fn new() -> Connected {
         CONNECTED.fetch_add(1, Ordering::Relaxed);
         Connected
     }
+}
+
+/// Connections open in the whole process right now.
+pub(crate) fn connected_now() -> usize {
+    CONNECTED.load(Ordering::Relaxed)
 }
 
 impl Drop for Connected {
@@ -78,7 +84,7 @@ pub fn refusal(core: &Core, peer: &SocketAddr, open: usize) -> Option<&'static s
 
 /// SO_KEEPALIVE with Redis's `tcp-keepalive` period (anetKeepAlive): first probe after
 /// `secs` idle, then every secs/3, three probes.
-fn set_keepalive(fd: std::os::fd::RawFd, secs: i64) {
+pub(crate) fn set_keepalive(fd: std::os::fd::RawFd, secs: i64) {
     if secs <= 0 {
         return;
     }
@@ -101,21 +107,14 @@ fn set_keepalive(fd: std::os::fd::RawFd, secs: i64) {
     set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
 }
 
-pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+/// A new client's handle, registered with its core (CLIENT LIST / KILL) until the returned
+/// registration drops.
+pub(crate) fn register(
+    core: &Rc<Core>,
+    stream: &TcpStream,
+    peer: SocketAddr,
+) -> (Rc<ClientHandle>, Registration) {
     let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
-    let peer = stream.peer_addr().unwrap_or(unknown);
-    let _connected = Connected::new();
-    if let Some(refusal) = refusal(&core, &peer, CONNECTED.load(Ordering::Relaxed) - 1) {
-        NetStats::add(&core.net.rejected_connections, 1);
-        let _ = stream.write_all(refusal.as_bytes()).await;
-        let _ = stream.close().await;
-        return;
-    }
-    set_keepalive(
-        stream.as_raw_fd(),
-        core.params.borrow().int("tcp-keepalive"),
-    );
     let handle = Rc::new(ClientHandle {
         id: core.next_client_id(),
         addr: peer,
@@ -131,10 +130,29 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     });
     NetStats::add(&core.net.total_connections_received, 1);
     core.clients.borrow_mut().insert(handle.id, handle.clone());
-    let _reg = Registration {
+    let reg = Registration {
         core: core.clone(),
         handle: handle.clone(),
     };
+    (handle, reg)
+}
+
+pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+    let peer = stream.peer_addr().unwrap_or(unknown);
+    let _connected = Connected::new();
+    if let Some(refusal) = refusal(&core, &peer, CONNECTED.load(Ordering::Relaxed) - 1) {
+        NetStats::add(&core.net.rejected_connections, 1);
+        let _ = stream.write_all(refusal.as_bytes()).await;
+        let _ = stream.close().await;
+        return;
+    }
+    set_keepalive(
+        stream.as_raw_fd(),
+        core.params.borrow().int("tcp-keepalive"),
+    );
+    let (handle, _reg) = register(&core, &stream, peer);
     let needs_auth = !core.params.borrow().text("requirepass").is_empty();
     let mut sess = Session::new(handle, !needs_auth);
     if let Err(e) = run(&core, &mut sess, stream).await {

@@ -44,6 +44,21 @@ pub fn reserve_port(addr: SocketAddr) -> std::io::Result<(Socket, SocketAddr)> {
     Ok((sk, local))
 }
 
+/// Fails when another socket (another process, even one with SO_REUSEPORT) is bound to
+/// `addr`: binding without SO_REUSEPORT is refused by the kernel then, whereas our own
+/// SO_REUSEPORT binds would silently share the port with it. The probe socket is closed at
+/// once. Used for the WebSocket port, so a second server on the same port fails clearly.
+pub fn ensure_unused(addr: SocketAddr) -> std::io::Result<()> {
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    sk.set_reuse_address(true)?;
+    sk.bind(&addr.into())
+}
+
 /// Turns a listening socket into glommio's listener for this executor.
 pub fn into_glommio(sk: Socket) -> TcpListener {
     // SAFETY: the fd comes from a listening TCP socket we own and hand over exactly once.

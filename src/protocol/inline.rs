@@ -49,11 +49,12 @@ enum Quoting {
     Single,
 }
 
-/// Reads one argument starting at `pos` (a non-blank byte) into `arg`.
+/// Reads one argument starting at `pos` (a non-blank byte) into `arg`. Exposed for the
+/// WebSocket text dialect ([`super::ws_text`]), which adds one rule on top of this tokenizer.
 ///
 /// # Returns
 /// The position just after the argument and its terminator, or `None` on unbalanced quotes.
-fn read_arg(line: &[u8], mut pos: usize, arg: &mut Vec<u8>) -> Option<usize> {
+pub(crate) fn read_arg(line: &[u8], mut pos: usize, arg: &mut Vec<u8>) -> Option<usize> {
     let mut quoting = Quoting::Bare;
     loop {
         let step = match quoting {

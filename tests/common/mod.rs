@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod persist;
+pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -98,6 +99,9 @@ impl Probe<'_> {
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The WebSocket port (`--ws-port`): a free one unless the test passed its own; 0 when
+    /// the test disabled it.
+    pub ws_port: u16,
     dir: PathBuf,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: Option<std::thread::JoinHandle<()>>,
@@ -295,6 +299,18 @@ impl Drop for Server {
     }
 }
 
+/// The value of `flag` (`--flag value` or `--flag=value`) in `extra`, if any.
+fn flag_value(extra: &[&str], flag: &str) -> Option<String> {
+    extra
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix(flag) {
+            Some("") => extra.get(i + 1).map(|v| v.to_string()),
+            Some(v) => v.strip_prefix('=').map(str::to_string),
+            None => None,
+        })
+}
+
 /// The value of a `--dir` argument in `extra`, if any.
 fn dir_arg(extra: &[&str]) -> Option<PathBuf> {
     extra
@@ -316,6 +332,15 @@ fn launch(dir: &Path, shards: usize, extra: &[&str], probe: Probe) -> Result<Ser
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_corekv"));
         cmd.args(["--port", &port.to_string(), "--shards", &shards.to_string()])
             .args(["--log-level", "warn", "--no-pin"]);
+        // Never the default WebSocket port: parallel tests would fight over it.
+        let ws_port = match flag_value(extra, "--ws-port") {
+            Some(p) => p.parse().expect("--ws-port is a number"),
+            None => {
+                let p = free_port();
+                cmd.args(["--ws-port", &p.to_string()]);
+                p
+            }
+        };
         if dir_arg(extra).is_none() {
             cmd.arg("--dir").arg(dir);
         }
@@ -328,6 +353,7 @@ fn launch(dir: &Path, shards: usize, extra: &[&str], probe: Probe) -> Result<Ser
         let mut server = Server {
             child,
             port,
+            ws_port,
             dir: dir_arg(extra).unwrap_or_else(|| dir.to_path_buf()),
             stderr,
             stderr_reader: Some(reader),

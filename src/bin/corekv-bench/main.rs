@@ -25,6 +25,11 @@
 //!
 //! The last line is `RESULT key=value ...`, for scripts (benches/pubsub.sh).
 //!
+//! # `corekv-bench kv`
+//!
+//! SET then GET throughput and latency over RESP (`--protocol resp`) or the WebSocket text
+//! dialect (`--protocol ws`, `--port` being the WebSocket port), pipelined or not: see [`kv`].
+//!
 //! # Code map
 //!
 //! A folder binary: this file holds the CLI and `main`; each room is a module in its own file:
@@ -33,6 +38,7 @@
 //! [`publisher`], [`report`].
 
 mod conn;
+mod kv;
 mod publisher;
 mod pubsub;
 mod reader;
@@ -57,6 +63,36 @@ struct Cli {
 enum Command {
     /// N subscribers on one channel, K publishers, M messages: fan-out rate and latency.
     Pubsub(PubsubArgs),
+    /// SET then GET load over RESP or WebSocket: ops/s and latency percentiles.
+    Kv(KvArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct KvArgs {
+    /// Server host; must resolve to loopback addresses only.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The RESP port, or the WebSocket port with `--protocol ws`.
+    #[arg(long, default_value_t = 6379)]
+    port: u16,
+    /// resp, or ws (the WebSocket text dialect: one command per text frame).
+    #[arg(long, default_value = "resp", value_parser = ["resp", "ws"])]
+    protocol: String,
+    /// Connections, one thread each.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Commands per phase in all (split evenly between the clients).
+    #[arg(long, default_value_t = 200_000)]
+    requests: u64,
+    /// Commands each client sends before reading their replies (1: one at a time).
+    #[arg(long, default_value_t = 1)]
+    pipeline: usize,
+    /// Distinct keys (`kv:0` ... `kv:N-1`).
+    #[arg(long, default_value_t = 10_000)]
+    keyspace: u64,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 16)]
+    value_size: usize,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -102,6 +138,14 @@ fn main() {
             Ok(false) => 1,
             Err(err) => {
                 eprintln!("corekv-bench pubsub: {err}");
+                2
+            }
+        },
+        Command::Kv(args) => match kv::run(&args) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(err) => {
+                eprintln!("corekv-bench kv: {err}");
                 2
             }
         },
