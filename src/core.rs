@@ -47,6 +47,8 @@ pub struct ClientMeta {
     pub subscriptions: usize,
     pub psubscriptions: usize,
     pub ssubscriptions: usize,
+    /// Waiting in a blocking command (CLIENT LIST flag `b`).
+    pub blocked: bool,
 }
 
 impl ClientHandle {
@@ -68,7 +70,9 @@ impl ClientHandle {
             .as_deref()
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
-        let flags = if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
+        let flags = if m.blocked {
+            "b"
+        } else if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
             "P"
         } else {
             "N"
@@ -216,6 +220,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// The current command's reply must not be sent (SHUTDOWN closes without one).
     pub skip_reply: bool,
+    /// True while EXEC runs its queue through the pipeline: blocking commands must not wait.
+    pub in_exec: bool,
     /// Between MULTI and EXEC/DISCARD: the queued commands.
     pub multi: Option<MultiState>,
     /// Keys this client WATCHes, with what it saw at WATCH time.
@@ -287,6 +293,7 @@ impl Session {
             authenticated,
             close_after_reply: false,
             skip_reply: false,
+            in_exec: false,
             multi: None,
             watched: Vec::new(),
             subs: Subscriptions::default(),

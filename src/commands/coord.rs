@@ -74,6 +74,9 @@ pub async fn run(
         CoordOp::PubSub => pubsub::pubsub(core, &args).await,
         CoordOp::SlowLog => server::slowlog::slowlog(core, &args).await,
         CoordOp::Latency => server::latency::latency(core, &args).await,
+        CoordOp::LMove => crate::commands::lists::lmove_coord(core, sess.db, &args).await,
+        CoordOp::LMPop => crate::commands::lists::lmpop_coord(core, sess.db, &args).await,
+        CoordOp::Block => crate::commands::blocking::lists::run(core, sess, &args).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     if stat_name == "config|set" && !reply.is_error() {
