@@ -282,3 +282,38 @@ fn served_pops_are_durable() {
     assert_eq!(r.q(&["EXISTS", &src]), int(0));
     assert_eq!(r.q(&["LRANGE", &dst, "0", "-1"]), arr(&[bulk("m")]));
 }
+
+#[test]
+fn client_unblock_with_timeout_or_error() {
+    let server = Server::start(4, &[]);
+    let mut r = server.raw();
+    let mut w = server.raw();
+    let id = w
+        .q(&["CLIENT", "ID"])
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    assert_eq!(r.q(&["CLIENT", "UNBLOCK", &id]), int(0), "not blocked");
+    send(&mut w, &["BLPOP", "u1", "u2", "0"]);
+    wait_blocked(&mut r, 1);
+    assert_eq!(r.q(&["CLIENT", "UNBLOCK", &id]), int(1));
+    assert_eq!(reply(&mut w), NIL_ARRAY);
+    send(&mut w, &["BLMOVE", "u1", "u2", "LEFT", "LEFT", "0"]);
+    wait_blocked(&mut r, 1);
+    assert_eq!(r.q(&["CLIENT", "UNBLOCK", &id, "error"]), int(1));
+    assert_eq!(
+        reply(&mut w),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    assert_eq!(
+        r.q(&["CLIENT", "UNBLOCK", &id, "maybe"]),
+        "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"
+    );
+    assert_eq!(
+        r.q(&["CLIENT", "UNBLOCK", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    // Still usable, and nothing stayed registered: a push stays in the list.
+    assert_eq!(w.q(&["RPUSH", "u1", "v"]), int(1));
+    assert_eq!(r.q(&["LLEN", "u1"]), int(1));
+}

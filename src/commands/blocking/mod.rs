@@ -237,6 +237,34 @@ thread_local! {
     /// This core's blocked sessions, by waiter id: where deliveries land.
     static WAITING: RefCell<AHashMap<u64, oneshot::Sender<Served>>> = RefCell::new(AHashMap::new());
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+    /// This core's blocked clients by client id, for CLIENT UNBLOCK (true: with an error).
+    static UNBLOCKERS: RefCell<AHashMap<u64, oneshot::Sender<bool>>> = RefCell::new(AHashMap::new());
+}
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 if that client was blocked (on any core).
+pub async fn client_unblock(core: &Core, args: &[Bytes]) -> Reply {
+    let Some(id) = crate::util::parse_i64(&args[0]) else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    let error = match args.get(1) {
+        None => false,
+        Some(r) if r.eq_ignore_ascii_case(b"TIMEOUT") => false,
+        Some(r) if r.eq_ignore_ascii_case(b"ERROR") => true,
+        Some(_) => {
+            return Reply::error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        }
+    };
+    let id = id as u64;
+    let found = core
+        .router
+        .run_on_all(move |_s| {
+            UNBLOCKERS
+                .with(|u| u.borrow_mut().remove(&id))
+                .map(|tx| tx.send(error))
+                .is_some()
+        })
+        .await;
+    Reply::Integer(found.into_iter().any(|f| f == Some(true)) as i64)
 }
 
 fn complete(id: u64, served: Served) {
@@ -272,6 +300,14 @@ pub fn parse_timeout(arg: &[u8]) -> Result<Option<u64>, Reply> {
         return Err(Reply::error("ERR timeout is negative"));
     }
     Ok((ms > 0.0).then_some(ms as u64))
+}
+
+/// What woke a blocked client.
+enum Wake {
+    Served(Option<Served>),
+    /// CLIENT UNBLOCK (true: with an error).
+    Unblocked(bool),
+    Tick,
 }
 
 /// What register-or-serve found on one shard.
@@ -389,6 +425,8 @@ pub async fn block(core: &Core, sess: &Session, b: Block) -> Reply {
             return b.multi_reply;
         }
         let _blocked = BlockedGuard::new(sess);
+        let (unblock_tx, mut unblock_rx) = oneshot::channel();
+        UNBLOCKERS.with(|u| u.borrow_mut().insert(sess.id(), unblock_tx));
         let deadline = b
             .timeout_ms
             .map(|ms| Instant::now() + Duration::from_millis(ms));
@@ -398,29 +436,44 @@ pub async fn block(core: &Core, sess: &Session, b: Block) -> Reply {
                 Some(d) => d.saturating_duration_since(Instant::now()).min(tick),
                 None => tick,
             };
-            let got = futures_lite::future::or(async { Some((&mut rx).await) }, async {
-                glommio::timer::sleep(wait).await;
-                None
+            let got = futures_lite::future::or(async { Wake::Served((&mut rx).await) }, async {
+                futures_lite::future::or(
+                    async { Wake::Unblocked((&mut unblock_rx).await.unwrap_or(false)) },
+                    async {
+                        glommio::timer::sleep(wait).await;
+                        Wake::Tick
+                    },
+                )
+                .await
             })
             .await;
-            if let Some(s) = got {
-                result = s;
-                break;
-            }
+            let unblocked = match got {
+                Wake::Served(s) => {
+                    result = s;
+                    break;
+                }
+                Wake::Unblocked(error) => Some(error),
+                Wake::Tick => None,
+            };
             let gone = disconnected(sess);
             let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
-            if !gone && !timed_out {
+            if !gone && !timed_out && unblocked.is_none() {
                 continue;
             }
             if claim.take() {
                 WAITING.with(|w| w.borrow_mut().remove(&id));
+                UNBLOCKERS.with(|u| u.borrow_mut().remove(&sess.id()));
                 unregister(core, b.db, id, &registered);
+                if unblocked == Some(true) {
+                    return Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                }
                 return b.timeout_reply;
             }
             lost = true;
             break;
         }
     }
+    UNBLOCKERS.with(|u| u.borrow_mut().remove(&sess.id()));
     if result.is_none() && lost {
         result = (&mut rx).await;
     }
