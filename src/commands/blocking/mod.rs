@@ -397,6 +397,7 @@ pub async fn block(core: &Core, sess: &Session, b: Block) -> Reply {
         match outcome {
             None => {
                 if claim.take() {
+                    WAITING.with(|w| w.borrow_mut().remove(&id));
                     unregister(core, b.db, id, &registered);
                     return Reply::error("ERR shard unavailable");
                 }
