@@ -317,3 +317,32 @@ fn client_unblock_with_timeout_or_error() {
     assert_eq!(w.q(&["RPUSH", "u1", "v"]), int(1));
     assert_eq!(r.q(&["LLEN", "u1"]), int(1));
 }
+
+#[test]
+fn data_already_there_is_taken_in_key_order_across_shards() {
+    let server = Server::start(4, &[]);
+    let mut r = server.raw();
+    let (a, b, c) = (
+        key_on_shard("a", 0, 4),
+        key_on_shard("b", 1, 4),
+        key_on_shard("c", 0, 4),
+    );
+    r.q(&["RPUSH", &b, "from-b"]);
+    r.q(&["RPUSH", &c, "from-c"]);
+    assert_eq!(
+        r.q(&["BLPOP", &a, &b, &c, "0"]),
+        arr(&[bulk(&b), bulk("from-b")])
+    );
+    assert_eq!(
+        r.q(&["BLPOP", &a, &b, &c, "0"]),
+        arr(&[bulk(&c), bulk("from-c")])
+    );
+    r.q(&["SET", &b, "string"]);
+    r.q(&["RPUSH", &c, "x"]);
+    assert!(
+        r.q(&["BLPOP", &a, &b, &c, "0"]).starts_with("-WRONGTYPE"),
+        "b is checked before c"
+    );
+    assert_eq!(r.q(&["LLEN", &c]), int(1));
+    assert_eq!(blocked(&mut r), 0);
+}

@@ -5,8 +5,8 @@
 //! 1. The command is coordinated on the client's core ([`block`]). It puts a oneshot in this
 //!    core's table of waiting sessions (`WAITING`, by waiter id) and creates the waiter's
 //!    *claim*, an `Arc<AtomicBool>` shared by the client core and the shards it registers on.
-//! 2. For every shard owning some of its keys, in the order the keys were given, it runs
-//!    *register-or-serve* there: the keys on that shard are tried in order (the non-blocking
+//! 2. For every run of consecutive keys living on one shard, in key order, it runs
+//!    *register-or-serve* there: the run's keys are tried in order (the non-blocking
 //!    form); if one has data, the shard wins the claim and serves at once; otherwise the waiter
 //!    joins the FIFO queue of each of those keys ([`ShardWaiters`]). Checking and registering
 //!    in one shard op means a push between the first try and the registration is never missed.
@@ -364,16 +364,18 @@ pub async fn block(core: &Core, sess: &Session, b: Block) -> Reply {
     let spec = Arc::new(b.spec);
     let (tx, mut rx) = oneshot::channel();
     WAITING.with(|w| w.borrow_mut().insert(id, tx));
+    // Runs of consecutive keys on one shard, so the first try honours the key order exactly
+    // (a shard may appear in several runs; each run registers separately).
     let mut groups: Vec<(usize, Vec<Bytes>)> = Vec::new();
+    let mut seen = ahash::AHashSet::with_capacity(b.keys.len());
     for k in &b.keys {
+        if !seen.insert(k) {
+            continue;
+        }
         let s = shard_for_key(k, n);
-        match groups.iter_mut().find(|(g, _)| *g == s) {
-            Some((_, keys)) => {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
-                }
-            }
-            None => groups.push((s, vec![k.clone()])),
+        match groups.last_mut() {
+            Some((g, keys)) if *g == s => keys.push(k.clone()),
+            _ => groups.push((s, vec![k.clone()])),
         }
     }
     let register = !sess.in_exec;
