@@ -237,8 +237,16 @@ thread_local! {
     /// This core's blocked sessions, by waiter id: where deliveries land.
     static WAITING: RefCell<AHashMap<u64, oneshot::Sender<Served>>> = RefCell::new(AHashMap::new());
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+    /// Time the last blocking command on this core spent waiting, taken by the stats code so
+    /// latency and the slowlog count execution only, as Redis does.
+    static WAITED_NS: Cell<u64> = const { Cell::new(0) };
     /// This core's blocked clients by client id, for CLIENT UNBLOCK (true: with an error).
     static UNBLOCKERS: RefCell<AHashMap<u64, oneshot::Sender<bool>>> = RefCell::new(AHashMap::new());
+}
+
+/// Takes the time the last blocking command spent waiting (0 if none).
+pub fn take_waited_ns() -> u64 {
+    WAITED_NS.with(|w| w.replace(0))
 }
 
 /// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 if that client was blocked (on any core).
@@ -556,18 +564,20 @@ fn disconnected(sess: &Session) -> bool {
 }
 
 /// Counts a client as blocked (INFO blocked_clients, CLIENT LIST flag `b`) while alive.
-struct BlockedGuard<'a>(&'a Session);
+struct BlockedGuard<'a>(&'a Session, Instant);
 
 impl<'a> BlockedGuard<'a> {
     fn new(sess: &'a Session) -> BlockedGuard<'a> {
         BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
         sess.handle.meta.borrow_mut().blocked = true;
-        BlockedGuard(sess)
+        BlockedGuard(sess, Instant::now())
     }
 }
 
 impl Drop for BlockedGuard<'_> {
     fn drop(&mut self) {
+        let waited = self.1.elapsed().as_nanos() as u64;
+        WAITED_NS.with(|w| w.set(w.get().saturating_add(waited)));
         BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
         self.0.handle.meta.borrow_mut().blocked = false;
     }
