@@ -49,6 +49,8 @@ pub struct ClientMeta {
     pub ssubscriptions: usize,
     /// In MONITOR mode (`commands::monitor`).
     pub monitor: bool,
+    /// Waiting in a blocking command (CLIENT LIST flag `b`).
+    pub blocked: bool,
 }
 
 impl ClientHandle {
@@ -72,6 +74,8 @@ impl ClientHandle {
             .unwrap_or_default();
         let flags = if m.monitor {
             "O"
+        } else if m.blocked {
+            "b"
         } else if m.subscriptions + m.psubscriptions + m.ssubscriptions > 0 {
             "P"
         } else {
@@ -223,6 +227,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// The current command's reply must not be sent (SHUTDOWN closes without one).
     pub skip_reply: bool,
+    /// True while EXEC runs its queue through the pipeline: blocking commands must not wait.
+    pub in_exec: bool,
     /// Between MULTI and EXEC/DISCARD: the queued commands.
     pub multi: Option<MultiState>,
     /// Keys this client WATCHes, with what it saw at WATCH time.
@@ -294,6 +300,7 @@ impl Session {
             authenticated,
             close_after_reply: false,
             skip_reply: false,
+            in_exec: false,
             multi: None,
             watched: Vec::new(),
             subs: Subscriptions::default(),

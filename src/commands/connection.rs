@@ -280,6 +280,9 @@ pub async fn client(core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
         "list" => client_list(core, sess, &args[2..]).await,
         "kill" if n >= 3 => client_kill(core, sess, &args[2..]).await,
         "no-evict" | "no-touch" if n == 3 => on_off(&args[2]),
+        "unblock" if n == 3 || n == 4 => {
+            crate::commands::blocking::client_unblock(core, &args[2..]).await
+        }
         "help" if n == 2 => Reply::Array(
             CLIENT_HELP
                 .iter()
@@ -287,7 +290,7 @@ pub async fn client(core: &Core, sess: &mut Session, args: &[Bytes]) -> Reply {
                 .collect(),
         ),
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch"
-        | "help" => sub_arity(&sub),
+        | "unblock" | "help" => sub_arity(&sub),
         _ => Reply::error(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(&args[1])
@@ -329,6 +332,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
     "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "HELP",
     "    Print this help.",
 ];

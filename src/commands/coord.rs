@@ -75,8 +75,12 @@ pub async fn run(
         CoordOp::SlowLog => server::slowlog::slowlog(core, &args).await,
         CoordOp::Latency => server::latency::latency(core, &args).await,
         CoordOp::Monitor => crate::commands::monitor::monitor(sess),
+        CoordOp::LMove => crate::commands::lists::lmove_coord(core, sess.db, &args).await,
+        CoordOp::LMPop => crate::commands::lists::lmpop_coord(core, sess.db, &args).await,
+        CoordOp::Block => crate::commands::blocking::lists::run(core, sess, &args).await,
     };
-    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    let elapsed_ns = (started.elapsed().as_nanos() as u64)
+        .saturating_sub(crate::commands::blocking::take_waited_ns());
     if stat_name == "config|set" && !reply.is_error() {
         // The shards cache the slowlog and latency thresholds: make them re-read before this
         // reply leaves, so the next command (this one's own entry included) sees the change.

@@ -290,6 +290,9 @@ fn route(core: &Core, sess: &Session, args: &[Bytes], stats: &mut CommandStats) 
                 ))
             }
         }
+        // A blocking command may wait: coordinated even when its keys live together (a
+        // one-shard MULTI still runs its shard function, the non-blocking form).
+        Exec::ShardOrCoord(..) if spec.has(flag::BLOCKING) => Route::Barrier(spec),
         Exec::ShardOrCoord(..) => {
             let mut shards = spec.keys(args).map(|i| shard_for_key(&args[i], n));
             let first = shards.next().unwrap_or(core.router.shard_id());

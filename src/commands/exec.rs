@@ -193,4 +193,7 @@ pub enum CoordOp {
     SlowLog,
     Latency,
     Monitor,
+    LMove,
+    LMPop,
+    Block,
 }

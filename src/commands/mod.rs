@@ -6,6 +6,7 @@
 //! commands run in [`coord`]. Families (`strings`, `keys`, `connection`, `server`) each declare
 //! their commands as a `SPECS` slice next to their code.
 
+pub mod blocking;
 pub mod collection;
 pub mod connection;
 pub mod coord;
@@ -14,6 +15,7 @@ pub mod exec;
 pub mod hashes;
 pub mod keys;
 pub mod monitor;
+pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod spec;
@@ -33,6 +35,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         strings::SPECS,
         keys::SPECS,
         hashes::SPECS,
+        lists::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,

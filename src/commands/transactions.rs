@@ -307,7 +307,9 @@ pub async fn exec(core: &Core, sess: &mut Session) -> Reply {
         }
         if intact {
             let mut replies = Collect::default();
+            sess.in_exec = true;
             Box::pin(run_pipeline(core, sess, queued, &mut replies)).await;
+            sess.in_exec = false;
             Reply::Array(replies.0)
         } else {
             Reply::NilArray

@@ -59,6 +59,8 @@ pub struct Shard {
     /// This shard's slowlog and latency events (SLOWLOG, LATENCY), with the thresholds that
     /// decide what is recorded.
     pub slow: crate::commands::server::slowlog::SlowRecords,
+    /// Clients blocked on this shard's keys (BLPOP and friends), FIFO per key.
+    pub blocked: crate::commands::blocking::ShardWaiters,
 }
 
 impl Shard {
@@ -77,6 +79,7 @@ impl Shard {
             notify_cmd: None,
             deferred: Vec::new(),
             slow: Default::default(),
+            blocked: Default::default(),
         }
     }
 

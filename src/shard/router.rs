@@ -200,6 +200,10 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
                 ShardReply::Any(r)
             }
         };
+        if shard.blocked.has_ready() {
+            // Serve clients blocked on keys this op pushed to, before the next op runs.
+            crate::commands::blocking::serve_ready(shard);
+        }
         replies.push(reply);
         appends.after_op(shard, idx, cmd, before);
     }

@@ -191,9 +191,11 @@ fn render(section: &str, core: &Core, snaps: &[Snapshot], cmds: &CommandStats, o
         "clients" => {
             let _ = write!(
                 w,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
                 sum(snaps, |s| s.connected_clients as u64),
                 params.int("maxclients"),
+                crate::commands::blocking::BLOCKED_CLIENTS
+                    .load(std::sync::atomic::Ordering::Relaxed),
                 sum(snaps, |s| s.pubsub_clients),
             );
         }
