@@ -192,4 +192,7 @@ pub enum CoordOp {
     PubSub,
     SlowLog,
     Latency,
+    ZCombine,
+    ZMPop,
+    ZRangeStore,
 }

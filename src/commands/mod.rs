@@ -19,6 +19,7 @@ pub mod spec;
 pub mod stats;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use std::sync::OnceLock;
 
@@ -32,6 +33,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         strings::SPECS,
         keys::SPECS,
         hashes::SPECS,
+        zsets::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,
