@@ -667,18 +667,26 @@ fn differential_against_redis_server() {
     }
     let reference = RefRedis::start(&[]);
     let server = Server::start(4, &[]);
-    for proto in ["2", "3"] {
+    // RESP2 and RESP3 with the default thresholds (listpacks), then RESP2 with a threshold
+    // of 2 so the same stream runs through skiplists and their conversions.
+    for (proto, entries) in [("2", "128"), ("3", "128"), ("2", "2")] {
         let (mut a, mut b) = (reference.raw(), server.raw());
         a.q(&["FLUSHALL"]);
         b.q(&["FLUSHALL"]);
         a.q(&["HELLO", proto]);
         b.q(&["HELLO", proto]);
-        let mut rng = Rng(0xd1ff + proto.len() as u64 + proto.as_bytes()[0] as u64);
+        for r in [&mut a, &mut b] {
+            assert_eq!(
+                r.q(&["CONFIG", "SET", "zset-max-listpack-entries", entries]),
+                "+OK\r\n"
+            );
+        }
+        let mut rng = Rng(0xd1ff + entries.len() as u64 + proto.as_bytes()[0] as u64);
         for i in 0..3000 {
             let cmd = random_command(&mut rng);
             let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
             let (want, got) = (a.q(&args), b.q(&args));
-            assert_eq!(got, want, "RESP{proto} step {i}: {args:?}");
+            assert_eq!(got, want, "RESP{proto} ({entries}) step {i}: {args:?}");
         }
         for k in ["z1", "z2", "{h}a", "{h}b"] {
             assert_eq!(dump(&mut b, k), dump(&mut a, k));
@@ -701,7 +709,10 @@ fn differential_against_redis_server() {
             &["ZRANDMEMBER", "nokey"],
             &["ZRANDMEMBER", "nokey", "2", "WITHSCORES"],
         ] {
-            assert_eq!(b.q(c), a.q(c), "RESP{proto}: {c:?}");
+            if c[0] == "ZSCAN" && entries == "2" {
+                continue; // a skiplist scans in hash-table order
+            }
+            assert_eq!(b.q(c), a.q(c), "RESP{proto} ({entries}): {c:?}");
         }
     }
 }

@@ -431,3 +431,49 @@ pub fn pop_for_waiter(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::Shard;
+
+    fn args(a: &[&str]) -> Vec<Bytes> {
+        a.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn pop_for_waiter_serves_one_client_and_journals_the_pop() {
+        let mut shard = Shard::new(0, 1, 1);
+        let mut ctx = ExecCtx::new(&mut shard, 0);
+        let key = Bytes::from_static(b"z");
+        assert!(pop_for_waiter(&mut ctx, &key, false, None).is_none());
+        zadd(
+            &mut ctx,
+            &args(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]),
+        );
+        ctx.db().set_journaling(true);
+        let one = pop_for_waiter(&mut ctx, &key, true, None);
+        let want = Reply::Array(vec![
+            Reply::Bulk(key.clone()),
+            Reply::Bulk(Bytes::from_static(b"c")),
+            Reply::Double(3.0),
+        ]);
+        assert_eq!(one, Some(want));
+        let two = pop_for_waiter(&mut ctx, &key, false, Some(5));
+        let pair = |m: &'static [u8], s: f64| {
+            Reply::Array(vec![Reply::Bulk(Bytes::from_static(m)), Reply::Double(s)])
+        };
+        let want = Reply::Array(vec![
+            Reply::Bulk(key.clone()),
+            Reply::Array(vec![pair(b"a", 1.0), pair(b"b", 2.0)]),
+        ]);
+        assert_eq!(two, Some(want));
+        let journal: Vec<Vec<Bytes>> = ctx.db().take_journal();
+        assert_eq!(journal[0], args(&["ZPOPMAX", "z", "1"]));
+        assert_eq!(journal[1], args(&["ZPOPMIN", "z", "2"]));
+        assert_eq!(journal[2], args(&["DEL", "z"]));
+        assert!(pop_for_waiter(&mut ctx, &key, false, Some(1)).is_none());
+    }
+}
