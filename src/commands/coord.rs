@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::commands::exec::CoordOp;
 use crate::commands::server::slowlog::Who;
 use crate::commands::spec::{CommandSpec, Exec};
-use crate::commands::{connection, keys, pubsub, server, strings, transactions};
+use crate::commands::{connection, keys, pubsub, server, strings, transactions, zsets};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
 use crate::pubsub::Kind;
@@ -78,6 +78,9 @@ pub async fn run(
         CoordOp::LMove => crate::commands::lists::lmove_coord(core, sess.db, &args).await,
         CoordOp::LMPop => crate::commands::lists::lmpop_coord(core, sess.db, &args).await,
         CoordOp::Block => crate::commands::blocking::lists::run(core, sess, &args).await,
+        CoordOp::ZCombine => zsets::combine_coord(core, sess.db, &args).await,
+        CoordOp::ZMPop => zsets::zmpop_coord(core, sess.db, &args).await,
+        CoordOp::ZRangeStore => zsets::zrangestore_coord(core, sess.db, &args).await,
     };
     let elapsed_ns = (started.elapsed().as_nanos() as u64)
         .saturating_sub(crate::commands::blocking::take_waited_ns());

@@ -196,4 +196,7 @@ pub enum CoordOp {
     LMove,
     LMPop,
     Block,
+    ZCombine,
+    ZMPop,
+    ZRangeStore,
 }

@@ -14,14 +14,15 @@ pub mod dispatch;
 pub mod exec;
 pub mod hashes;
 pub mod keys;
-pub mod monitor;
 pub mod lists;
+pub mod monitor;
 pub mod pubsub;
 pub mod server;
 pub mod spec;
 pub mod stats;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use std::sync::OnceLock;
 
@@ -36,6 +37,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         keys::SPECS,
         hashes::SPECS,
         lists::SPECS,
+        zsets::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,

@@ -105,6 +105,65 @@ pub fn double_text(f: f64) -> DoubleText {
     text
 }
 
+/// Formats `f` as Redis 7.0 replies a double (`addReplyDouble`, and `d2string` for ZSCAN):
+/// C's `%.17g` (`0.10000000000000001`, `3`, `-0`, `1.0000000000000001e+300`, `1e-05`), with
+/// `inf`, `-inf` and `nan` spelled out. Redis 7.2 switched to the shortest round-trip form
+/// ([`double_text`]); corekv answers as the 7.0 server it is checked against.
+pub fn reply_double_text(f: f64) -> DoubleText {
+    let mut text = DoubleText::new();
+    if f.is_nan() {
+        text.push_all(b"nan");
+        return text;
+    }
+    if f.is_infinite() {
+        text.push_all(if f < 0.0 { b"-inf" } else { b"inf" });
+        return text;
+    }
+    if f == 0.0 {
+        text.push_all(if f.is_sign_negative() { b"-0" } else { b"0" });
+        return text;
+    }
+    // `{:.16e}` rounds to 17 significant digits exactly as printf does; %g then picks the
+    // layout from the rounded exponent X: fixed when -4 <= X < 17, else exponent form.
+    let mut sci = DoubleText::new();
+    let _ = write!(sci, "{:.16e}", f);
+    let bytes = sci.as_bytes();
+    let e_pos = bytes.iter().position(|&b| b == b'e').unwrap_or(bytes.len());
+    let x: i32 = std::str::from_utf8(&bytes[(e_pos + 1).min(bytes.len())..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if (-4..17).contains(&x) {
+        let mut fixed = DoubleText::new();
+        let _ = write!(fixed, "{:.*}", (16 - x) as usize, f);
+        text.push_all(strip_fraction_zeros(fixed.as_bytes()));
+    } else {
+        text.push_all(strip_fraction_zeros(&bytes[..e_pos]));
+        text.push(b'e');
+        text.push(if x < 0 { b'-' } else { b'+' });
+        if x.unsigned_abs() < 10 {
+            text.push(b'0');
+        }
+        let _ = write!(text, "{}", x.unsigned_abs());
+    }
+    text
+}
+
+/// `1.2500` -> `1.25`, `3.000` -> `3`; text without a `.` is returned as is.
+fn strip_fraction_zeros(t: &[u8]) -> &[u8] {
+    if !t.contains(&b'.') {
+        return t;
+    }
+    let mut end = t.len();
+    while end > 0 && t[end - 1] == b'0' {
+        end -= 1;
+    }
+    if end > 0 && t[end - 1] == b'.' {
+        end -= 1;
+    }
+    &t[..end]
+}
+
 /// Shortest digits of a finite, non-zero `|f|`, and `K` such that `|f| = digits × 10^K`.
 fn shortest_digits(f: f64) -> (DoubleText, i32) {
     let mut sci = DoubleText::new();

@@ -24,7 +24,7 @@ pub mod request;
 pub mod resp_value;
 pub mod ws_text;
 
-pub use double::{double_text, format_double, format_incrbyfloat, parse_double};
+pub use double::{double_text, format_double, format_incrbyfloat, parse_double, reply_double_text};
 pub use inline::split_args;
 pub use reply::Reply;
 pub use request::{ParseLimits, ProtocolError, Request, RequestParser};

@@ -6,11 +6,11 @@
 //! a double a bulk string, a boolean an integer), so a command builds one reply for both.
 //!
 //! Encoding appends to a `BytesMut` and allocates nothing else: integers are printed into a
-//! stack buffer and doubles through [`double_text`].
+//! stack buffer and doubles through [`reply_double_text`] (Redis 7.0's `%.17g`).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::double::double_text;
+use super::double::reply_double_text;
 
 /// One reply, in the richest (RESP3) vocabulary.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,7 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// RESP3 `~`; for RESP2 an array.
     Set(Vec<Reply>),
-    /// RESP3 `,`; for RESP2 a bulk string of the same text (see [`double_text`]).
+    /// RESP3 `,`; for RESP2 a bulk string of the same text (see [`reply_double_text`]).
     Double(f64),
     /// RESP3 `#t`/`#f`; for RESP2 the integer 1 or 0.
     Bool(bool),
@@ -176,7 +176,7 @@ fn put_pairs(out: &mut BytesMut, pairs: &[(Reply, Reply)], proto: u8) {
 }
 
 fn put_double(out: &mut BytesMut, f: f64, resp3: bool) {
-    let text = double_text(f);
+    let text = reply_double_text(f);
     if resp3 {
         put_line(out, b',', text.as_bytes());
     } else {
@@ -316,7 +316,27 @@ mod tests {
             ",-inf\r\n",
         );
         check(Reply::Double(f64::NAN), "$3\r\nnan\r\n", ",nan\r\n");
-        check(Reply::Double(1e300), "$6\r\n1e+300\r\n", ",1e+300\r\n");
+        check(
+            Reply::Double(1e300),
+            "$23\r\n1.0000000000000001e+300\r\n",
+            ",1.0000000000000001e+300\r\n",
+        );
+        check(
+            Reply::Double(0.1),
+            "$19\r\n0.10000000000000001\r\n",
+            ",0.10000000000000001\r\n",
+        );
+        check(Reply::Double(-0.0), "$2\r\n-0\r\n", ",-0\r\n");
+        check(
+            Reply::Double(0.5e-4),
+            "$22\r\n5.0000000000000002e-05\r\n",
+            ",5.0000000000000002e-05\r\n",
+        );
+        check(
+            Reply::Double(0.5f64.powi(20)),
+            "$19\r\n9.5367431640625e-07\r\n",
+            ",9.5367431640625e-07\r\n",
+        );
         check(Reply::Bool(true), ":1\r\n", "#t\r\n");
         check(Reply::Bool(false), ":0\r\n", "#f\r\n");
         check(
