@@ -78,6 +78,7 @@ pub async fn run(
         CoordOp::LMove => crate::commands::lists::lmove_coord(core, sess.db, &args).await,
         CoordOp::LMPop => crate::commands::lists::lmpop_coord(core, sess.db, &args).await,
         CoordOp::Block => crate::commands::blocking::lists::run(core, sess, &args).await,
+        CoordOp::ZBlock => crate::commands::blocking::zsets::run(core, sess, &args).await,
         CoordOp::ZCombine => zsets::combine_coord(core, sess.db, &args).await,
         CoordOp::ZMPop => zsets::zmpop_coord(core, sess.db, &args).await,
         CoordOp::ZRangeStore => zsets::zrangestore_coord(core, sess.db, &args).await,

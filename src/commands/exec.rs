@@ -196,6 +196,7 @@ pub enum CoordOp {
     LMove,
     LMPop,
     Block,
+    ZBlock,
     ZCombine,
     ZMPop,
     ZRangeStore,

@@ -40,6 +40,7 @@
 //! that calls [`block`].
 
 pub mod lists;
+pub mod zsets;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

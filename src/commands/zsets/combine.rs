@@ -272,6 +272,8 @@ fn store_result(ctx: &mut ExecCtx<'_>, dst: &[u8], items: Vec<(Bytes, f64)>) -> 
     let n = items.len();
     ctx.db()
         .insert(dst, Value::ZSet(Box::new(ZSet::from_items(items))), None);
+    // A new sorted set wakes BZPOP* waiters, as Redis's dbAdd signals the key.
+    crate::commands::blocking::signal(ctx, &Bytes::copy_from_slice(dst));
     Reply::Integer(n as i64)
 }
 

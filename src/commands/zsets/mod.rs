@@ -16,12 +16,13 @@ mod write;
 
 use bytes::Bytes;
 
+use crate::commands::blocking;
 use crate::commands::exec::CoordOp;
 use crate::commands::spec::{CommandSpec, Exec, flag::*, numkeys_at};
 use crate::protocol::Reply;
 
 pub use combine::{combine_coord, zmpop_coord, zrangestore_coord};
-pub use write::pop_for_waiter;
+pub use write::{mpop_reply, parse_zmpop, pop, pop_for_waiter};
 
 use combine::*;
 use read::*;
@@ -30,6 +31,11 @@ use write::*;
 /// ZUNION / ZINTER / ZDIFF / ZINTERCARD / ZMPOP: `numkeys key...` at argument 1.
 fn keys_at_1(args: &[Bytes]) -> Vec<usize> {
     numkeys_at(args, 1)
+}
+
+/// BZMPOP's keys: `numkeys` at 2 (after the timeout).
+fn keys_at_2(args: &[Bytes]) -> Vec<usize> {
+    numkeys_at(args, 2)
 }
 
 /// The *STORE forms: the destination, then `numkeys key...` at argument 2.
@@ -110,6 +116,16 @@ pub static SPECS: &[CommandSpec] = &[
         .movable(keys_at_1)
         .acl(&["write", "sortedset", "slow"])
         .doc("sorted-set", "7.0.0", "Remove and return members with scores in a sorted set", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+    CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), Exec::ShardOrCoord(blocking::zsets::now, CoordOp::ZBlock))
+        .acl(&["write", "sortedset", "fast", "blocking"])
+        .doc("sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), Exec::ShardOrCoord(blocking::zsets::now, CoordOp::ZBlock))
+        .acl(&["write", "sortedset", "fast", "blocking"])
+        .doc("sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, (0, 0, 0), Exec::ShardOrCoord(blocking::zsets::now, CoordOp::ZBlock))
+        .movable(keys_at_2)
+        .acl(&["write", "sortedset", "slow", "blocking"])
+        .doc("sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
     CommandSpec::new("zrandmember", -2, READONLY, (1, 1, 1), Exec::Shard(zrandmember))
         .acl(&["read", "sortedset", "slow"])
         .doc("sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set", "O(N) where N is the number of elements returned"),

@@ -174,7 +174,10 @@ fn add(
             }
             e
         });
-        coll::remove_if_empty::<ZSet>(ctx, key);
+        if !coll::remove_if_empty::<ZSet>(ctx, key) {
+            // Clients blocked in BZPOPMIN/BZMPOP on this key are served after this op.
+            crate::commands::blocking::signal(ctx, key);
+        }
     }
     if f.incr {
         if processed > 0 {
