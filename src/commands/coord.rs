@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::commands::exec::CoordOp;
 use crate::commands::server::slowlog::Who;
 use crate::commands::spec::{CommandSpec, Exec};
-use crate::commands::{connection, keys, pubsub, server, strings, transactions};
+use crate::commands::{connection, keys, pubsub, server, sets, strings, transactions};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
 use crate::pubsub::Kind;
@@ -74,6 +74,7 @@ pub async fn run(
         CoordOp::PubSub => pubsub::pubsub(core, &args).await,
         CoordOp::SlowLog => server::slowlog::slowlog(core, &args).await,
         CoordOp::Latency => server::latency::latency(core, &args).await,
+        CoordOp::Sets => sets::coord(core, sess.db, spec, &args).await,
     };
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     if stat_name == "config|set" && !reply.is_error() {

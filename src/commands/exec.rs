@@ -192,4 +192,6 @@ pub enum CoordOp {
     PubSub,
     SlowLog,
     Latency,
+    /// The multi-key set commands whose keys live on several shards (`commands::sets`).
+    Sets,
 }

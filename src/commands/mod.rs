@@ -15,6 +15,7 @@ pub mod hashes;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod spec;
 pub mod stats;
 pub mod strings;
@@ -32,6 +33,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         strings::SPECS,
         keys::SPECS,
         hashes::SPECS,
+        sets::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,

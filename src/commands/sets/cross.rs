@@ -1,0 +1,190 @@
+//! The multi-key set commands when their keys live on different shards, run on the
+//! connection's core (`CoordOp::Sets`).
+//!
+//! # How
+//!
+//! - SINTER / SUNION / SDIFF / SINTERCARD: one task on every shard looks up the keys that
+//!   shard owns, in request order (hits, misses, lazy expiry, WRONGTYPE as on one shard),
+//!   and sends back a copy of each set; the result is computed here with the same functions
+//!   as the one-shard path ([`super::algebra::combine`]).
+//! - The STORE forms then place the result on the destination's shard with
+//!   `Db::insert` (or delete it when the result is empty), raising the command's event.
+//! - SMOVE: (1) the destination's type is checked on its shard, (2) the member is removed
+//!   from the source on its shard (all of Redis's checks happen here, in Redis's order),
+//!   (3) it is added to the destination. If the destination changed to another type
+//!   between (1) and (3), the member is put back into the source and the reply is
+//!   WRONGTYPE.
+//!
+//! # What is not atomic
+//!
+//! Each step is atomic on its shard, the whole is not: another client can see the sources
+//! change between the gather and the store, or see an SMOVE's member in neither set for
+//! the time of one hop. Put the keys in one hash tag (`{user1}:a`, `{user1}:b`) to get
+//! Redis's atomicity: then the one-shard path runs.
+
+use bytes::Bytes;
+
+use super::algebra::{self, Op};
+use crate::commands::collection as coll;
+use crate::commands::exec::ExecCtx;
+use crate::commands::spec::CommandSpec;
+use crate::commands::strings::wrongtype;
+use crate::core::Core;
+use crate::protocol::Reply;
+use crate::shard::shard_for_key;
+use crate::store::set::Set;
+
+fn unavailable() -> Reply {
+    Reply::error("ERR shard unavailable")
+}
+
+/// Runs set command `spec` whose keys live on several shards.
+pub async fn coord(core: &Core, db: usize, spec: &'static CommandSpec, args: &[Bytes]) -> Reply {
+    let result = match spec.name {
+        "sinter" => read_op(core, db, Op::Inter, &args[1..]).await,
+        "sunion" => read_op(core, db, Op::Union, &args[1..]).await,
+        "sdiff" => read_op(core, db, Op::Diff, &args[1..]).await,
+        "sinterstore" => store_op(core, db, spec.name, Op::Inter, args).await,
+        "sunionstore" => store_op(core, db, spec.name, Op::Union, args).await,
+        "sdiffstore" => store_op(core, db, spec.name, Op::Diff, args).await,
+        "sintercard" => sintercard(core, db, args).await,
+        "smove" => smove(core, db, args).await,
+        _ => Err(Reply::error("ERR internal: not a set command")),
+    };
+    result.unwrap_or_else(|e| e)
+}
+
+/// What one shard found for the keys it owns: (index in the request, copy of the set).
+type Found = Vec<(usize, Option<Set>)>;
+
+/// Copies of the sets at `keys` (None = missing), or WRONGTYPE if any key holds another
+/// type, looked up for reading on each key's shard.
+async fn gather(core: &Core, db: usize, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
+    let owned: Vec<Bytes> = keys.to_vec();
+    let parts = core
+        .router
+        .run_on_all(move |s| -> Result<Found, Reply> {
+            let (id, nr) = (s.id, s.nr_shards);
+            let mut ctx = ExecCtx::new(s, db);
+            let mut found = Vec::new();
+            for (i, k) in owned.iter().enumerate() {
+                if shard_for_key(k, nr) == id {
+                    found.push((i, coll::read::<Set>(&mut ctx, k)?.cloned()));
+                }
+            }
+            Ok(found)
+        })
+        .await;
+    let mut sets: Vec<Option<Set>> = (0..keys.len()).map(|_| None).collect();
+    let mut wrong = false;
+    for part in parts {
+        match part {
+            None => return Err(unavailable()),
+            Some(Err(_)) => wrong = true,
+            Some(Ok(found)) => {
+                for (i, s) in found {
+                    sets[i] = s;
+                }
+            }
+        }
+    }
+    if wrong {
+        return Err(wrongtype());
+    }
+    Ok(sets)
+}
+
+fn refs(sets: &[Option<Set>]) -> Vec<Option<&Set>> {
+    sets.iter().map(Option::as_ref).collect()
+}
+
+async fn read_op(core: &Core, db: usize, op: Op, keys: &[Bytes]) -> Result<Reply, Reply> {
+    let sets = gather(core, db, keys).await?;
+    Ok(algebra::result_reply(&algebra::combine(op, &refs(&sets))))
+}
+
+async fn store_op(
+    core: &Core,
+    db: usize,
+    name: &'static str,
+    op: Op,
+    args: &[Bytes],
+) -> Result<Reply, Reply> {
+    let sets = gather(core, db, &args[2..]).await?;
+    let result = algebra::combine(op, &refs(&sets));
+    drop(sets);
+    let dst = args[1].clone();
+    core.router
+        .run_on(shard_for_key(&dst, core.nr_shards()), move |s| {
+            s.notify_cmd = Some(name);
+            algebra::store(&mut ExecCtx::new(s, db), &dst, result)
+        })
+        .await
+        .ok_or_else(unavailable)
+}
+
+async fn sintercard(core: &Core, db: usize, args: &[Bytes]) -> Result<Reply, Reply> {
+    let (keys, limit) = algebra::parse_sintercard(args)?;
+    let sets = gather(core, db, keys).await?;
+    Ok(Reply::Integer(
+        algebra::inter_card(&refs(&sets), limit) as i64
+    ))
+}
+
+/// SMOVE across shards; see the module docs for the steps and what is not atomic.
+async fn smove(core: &Core, db: usize, args: &[Bytes]) -> Result<Reply, Reply> {
+    let (src, dst, member) = (args[1].clone(), args[2].clone(), args[3].clone());
+    let n = core.nr_shards();
+    let (ss, ds) = (shard_for_key(&src, n), shard_for_key(&dst, n));
+    let d = dst.clone();
+    let dst_ok = core
+        .router
+        .run_on(ds, move |s| {
+            coll::check::<Set>(&mut ExecCtx::new(s, db), &d).is_ok()
+        })
+        .await
+        .ok_or_else(unavailable)?;
+    let (s2, m2) = (src.clone(), member.clone());
+    let removed = core
+        .router
+        .run_on(ss, move |s| -> Result<bool, Reply> {
+            s.notify_cmd = Some("smove");
+            let mut ctx = ExecCtx::new(s, db);
+            let Some(set) = coll::peek::<Set>(&mut ctx, &s2)? else {
+                return Ok(false);
+            };
+            let has = set.contains(&m2);
+            if !dst_ok {
+                return Err(wrongtype());
+            }
+            if has {
+                algebra::remove_member(&mut ctx, &s2, &m2);
+            }
+            Ok(has)
+        })
+        .await
+        .ok_or_else(unavailable)??;
+    if !removed {
+        return Ok(Reply::Integer(0));
+    }
+    let m2 = member.clone();
+    let added = core
+        .router
+        .run_on(ds, move |s| {
+            s.notify_cmd = Some("smove");
+            algebra::add_member(&mut ExecCtx::new(s, db), &dst, &m2).is_ok()
+        })
+        .await
+        .ok_or_else(unavailable)?;
+    if added {
+        return Ok(Reply::Integer(1));
+    }
+    // The destination changed type since step 1: give the source its member back.
+    core.router
+        .run_on(ss, move |s| {
+            s.notify_cmd = Some("smove");
+            algebra::add_member(&mut ExecCtx::new(s, db), &src, &member).is_ok()
+        })
+        .await;
+    Err(wrongtype())
+}
