@@ -150,6 +150,7 @@ fn differential_against_redis() {
             conn.q(&["SET", "str", "v"]);
             conn.q(&["CONFIG", "SET", "hash-max-listpack-entries", "4"]);
             conn.q(&["CONFIG", "SET", "hash-max-listpack-value", "8"]);
+            conn.q(&["CONFIG", "RESETSTAT"]);
         }
         for _ in 0..1500 {
             let key = keys[rng.below(keys.len())];
@@ -195,6 +196,14 @@ fn differential_against_redis() {
             if a != b {
                 mismatches.push(format!("RESP{proto} {cmd:?}: redis {a:?} corekv {b:?}"));
             }
+        }
+        let stats = |c: &mut Raw| {
+            let f = common::info_fields(c, "stats");
+            (f["keyspace_hits"].clone(), f["keyspace_misses"].clone())
+        };
+        let (a, b) = (stats(&mut r), stats(&mut k));
+        if a != b {
+            mismatches.push(format!("RESP{proto} hits/misses: redis {a:?} corekv {b:?}"));
         }
     }
     assert!(

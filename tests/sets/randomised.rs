@@ -199,6 +199,7 @@ fn differential_against_redis() {
             conn.q(&["FLUSHALL"]);
             conn.q(&["HELLO", proto]);
             conn.q(&["SET", "str", "v"]);
+            conn.q(&["CONFIG", "RESETSTAT"]);
         }
         for _ in 0..1500 {
             let pick = |rng: &mut Rng, from: &[&'static str]| from[rng.below(from.len())];
@@ -246,6 +247,14 @@ fn differential_against_redis() {
             if a != b {
                 mismatches.push(format!("RESP{proto} {cmd:?}: redis {a:?} corekv {b:?}"));
             }
+        }
+        let stats = |c: &mut Raw| {
+            let f = common::info_fields(c, "stats");
+            (f["keyspace_hits"].clone(), f["keyspace_misses"].clone())
+        };
+        let (a, b) = (stats(&mut r), stats(&mut k));
+        if a != b {
+            mismatches.push(format!("RESP{proto} hits/misses: redis {a:?} corekv {b:?}"));
         }
         for key in keys {
             let cmd = ["SMEMBERS", key];

@@ -54,44 +54,91 @@ pub async fn coord(core: &Core, db: usize, spec: &'static CommandSpec, args: &[B
     result.unwrap_or_else(|e| e)
 }
 
-/// What one shard found for the keys it owns: (index in the request, copy of the set).
-type Found = Vec<(usize, Option<Set>)>;
+/// What one shard's lookup of one key found.
+enum Looked {
+    Set(Set),
+    Missing,
+    /// Another type: the shard stops looking at its later keys, as Redis would.
+    Wrong,
+}
+
+/// What one shard found for the keys it owns: (index in the request, what was there).
+type Found = Vec<(usize, Looked)>;
 
 /// Copies of the sets at `keys` (None = missing), or WRONGTYPE if any key holds another
 /// type, looked up for reading on each key's shard.
+///
+/// Redis looks the keys up in order and stops at the first key of another type, so the
+/// keys after it count neither a hit nor a miss. The shards look up their keys at the same
+/// time, so when some key has another type, the lookups other shards made of keys after
+/// it are taken back out of their counters (one more message, on that error path only).
 async fn gather(core: &Core, db: usize, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
     let owned: Vec<Bytes> = keys.to_vec();
     let parts = core
         .router
-        .run_on_all(move |s| -> Result<Found, Reply> {
+        .run_on_all(move |s| -> Found {
             let (id, nr) = (s.id, s.nr_shards);
             let mut ctx = ExecCtx::new(s, db);
             let mut found = Vec::new();
             for (i, k) in owned.iter().enumerate() {
-                if shard_for_key(k, nr) == id {
-                    found.push((i, coll::read::<Set>(&mut ctx, k)?.cloned()));
+                if shard_for_key(k, nr) != id {
+                    continue;
+                }
+                match coll::read::<Set>(&mut ctx, k) {
+                    Err(_) => {
+                        found.push((i, Looked::Wrong));
+                        break;
+                    }
+                    Ok(None) => found.push((i, Looked::Missing)),
+                    Ok(Some(set)) => found.push((i, Looked::Set(set.clone()))),
                 }
             }
-            Ok(found)
+            found
         })
         .await;
-    let mut sets: Vec<Option<Set>> = (0..keys.len()).map(|_| None).collect();
-    let mut wrong = false;
-    for part in parts {
-        match part {
-            None => return Err(unavailable()),
-            Some(Err(_)) => wrong = true,
-            Some(Ok(found)) => {
-                for (i, s) in found {
-                    sets[i] = s;
-                }
-            }
-        }
-    }
-    if wrong {
+    let parts: Vec<Found> = parts
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(unavailable)?;
+    let first_wrong = parts
+        .iter()
+        .flatten()
+        .filter(|(_, l)| matches!(l, Looked::Wrong))
+        .map(|(i, _)| *i)
+        .min();
+    if let Some(w) = first_wrong {
+        uncount_after(core, &parts, w).await;
         return Err(wrongtype());
     }
+    let mut sets: Vec<Option<Set>> = (0..keys.len()).map(|_| None).collect();
+    for (i, looked) in parts.into_iter().flatten() {
+        if let Looked::Set(s) = looked {
+            sets[i] = Some(s);
+        }
+    }
     Ok(sets)
+}
+
+/// Takes back the hits and misses counted for keys after index `w` (see [`gather`]).
+async fn uncount_after(core: &Core, parts: &[Found], w: usize) {
+    for (shard, found) in parts.iter().enumerate() {
+        let (mut hits, mut misses) = (0u64, 0u64);
+        for (_, looked) in found.iter().filter(|(i, _)| *i > w) {
+            match looked {
+                Looked::Set(_) => hits += 1,
+                Looked::Missing => misses += 1,
+                Looked::Wrong => hits += 1,
+            }
+        }
+        if hits + misses > 0 {
+            core.router
+                .run_on(shard, move |s| {
+                    s.stats.keyspace_hits = s.stats.keyspace_hits.saturating_sub(hits);
+                    s.stats.keyspace_misses = s.stats.keyspace_misses.saturating_sub(misses);
+                })
+                .await;
+        }
+    }
 }
 
 fn refs(sets: &[Option<Set>]) -> Vec<Option<&Set>> {

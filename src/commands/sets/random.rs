@@ -71,7 +71,13 @@ pub(super) fn spop(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
         Ok(None) if count.is_none() => return Reply::Nil,
         Ok(None) => return Reply::Set(Vec::new()),
         Ok(Some(_)) if count == Some(0) => return Reply::Set(Vec::new()),
-        Ok(Some(_)) => {}
+        Ok(Some(s)) => {
+            if count.is_some_and(|n| n >= s.len() as u64) {
+                // Redis answers "the whole set" through SUNION's code, whose read lookup
+                // counts a keyspace hit: counted here too, so INFO agrees.
+                ctx.shard.stats.keyspace_hits += 1;
+            }
+        }
     }
     let popped: Vec<Bytes> = with_rng(ctx, key, |s, rand| match (s, count) {
         (None, _) => Vec::new(),
