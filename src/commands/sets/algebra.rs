@@ -1,7 +1,7 @@
 //! The multi-key set commands on one shard (their keys live together): SINTER, SUNION,
-//! SDIFF, their STORE forms, SINTERCARD and SMOVE, each atomic there. The arithmetic
-//! ([`combine`], [`inter_card`]) is shared with the cross-shard path (`super::cross`),
-//! which gathers the sets first and then runs the same functions.
+//! SDIFF, their STORE forms, SINTERCARD and SMOVE, each atomic there. Parsing, placing a
+//! result ([`store`]) and SMOVE's two halves are shared with the cross-shard path
+//! (`super::cross`).
 //!
 //! Redis's order of checks is kept: every source key is looked up for reading (hits and
 //! misses count) in order, and a key of another type fails the command with WRONGTYPE even

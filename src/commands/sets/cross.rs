@@ -4,9 +4,11 @@
 //! # How
 //!
 //! - SINTER / SUNION / SDIFF / SINTERCARD: one task on every shard looks up the keys that
-//!   shard owns, in request order (hits, misses, lazy expiry, WRONGTYPE as on one shard),
-//!   and sends back a copy of each set; the result is computed here with the same functions
-//!   as the one-shard path ([`super::algebra::combine`]).
+//!   shard owns, in request order (hits, misses, lazy expiry, WRONGTYPE as on one shard).
+//!   For SUNION it sends back every set's members and the union is built here. For SINTER
+//!   and SDIFF it sends back only sizes; then one set (the smallest; SDIFF's first) is
+//!   copied, and its members travel as candidates through the shards of the other keys,
+//!   each keeping the ones that pass, so only the small set moves between cores.
 //! - The STORE forms then place the result on the destination's shard with
 //!   `Db::insert` (or delete it when the result is empty), raising the command's event.
 //! - SMOVE: (1) the destination's type is checked on its shard, (2) the member is removed
@@ -22,10 +24,12 @@
 //! the time of one hop. Put the keys in one hash tag (`{user1}:a`, `{user1}:b`) to get
 //! Redis's atomicity: then the one-shard path runs.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 
 use super::algebra::{self, Op};
-use crate::commands::collection as coll;
+use crate::commands::collection::{self as coll, Collection};
 use crate::commands::exec::ExecCtx;
 use crate::commands::spec::CommandSpec;
 use crate::commands::strings::wrongtype;
@@ -56,7 +60,8 @@ pub async fn coord(core: &Core, db: usize, spec: &'static CommandSpec, args: &[B
 
 /// What one shard's lookup of one key found.
 enum Looked {
-    Set(Set),
+    /// A set: its size, and its members when the caller asked for copies.
+    Set(usize, Vec<Bytes>),
     Missing,
     /// Another type: the shard stops looking at its later keys, as Redis would.
     Wrong,
@@ -65,14 +70,25 @@ enum Looked {
 /// What one shard found for the keys it owns: (index in the request, what was there).
 type Found = Vec<(usize, Looked)>;
 
-/// Copies of the sets at `keys` (None = missing), or WRONGTYPE if any key holds another
-/// type, looked up for reading on each key's shard.
+/// A source set as [`gather`] saw it: its size, and its members if they were copied.
+struct Present {
+    len: usize,
+    members: Vec<Bytes>,
+}
+
+/// The sets at `keys` (None = missing), with their members when `copy`, or WRONGTYPE if
+/// any key holds another type, looked up for reading on each key's shard.
 ///
 /// Redis looks the keys up in order and stops at the first key of another type, so the
 /// keys after it count neither a hit nor a miss. The shards look up their keys at the same
 /// time, so when some key has another type, the lookups other shards made of keys after
 /// it are taken back out of their counters (one more message, on that error path only).
-async fn gather(core: &Core, db: usize, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
+async fn gather(
+    core: &Core,
+    db: usize,
+    keys: &[Bytes],
+    copy: bool,
+) -> Result<Vec<Option<Present>>, Reply> {
     let owned: Vec<Bytes> = keys.to_vec();
     let parts = core
         .router
@@ -90,7 +106,10 @@ async fn gather(core: &Core, db: usize, keys: &[Bytes]) -> Result<Vec<Option<Set
                         break;
                     }
                     Ok(None) => found.push((i, Looked::Missing)),
-                    Ok(Some(set)) => found.push((i, Looked::Set(set.clone()))),
+                    Ok(Some(set)) => {
+                        let members = if copy { set.members() } else { Vec::new() };
+                        found.push((i, Looked::Set(set.len(), members)));
+                    }
                 }
             }
             found
@@ -110,13 +129,96 @@ async fn gather(core: &Core, db: usize, keys: &[Bytes]) -> Result<Vec<Option<Set
         uncount_after(core, &parts, w).await;
         return Err(wrongtype());
     }
-    let mut sets: Vec<Option<Set>> = (0..keys.len()).map(|_| None).collect();
+    let mut sets: Vec<Option<Present>> = (0..keys.len()).map(|_| None).collect();
     for (i, looked) in parts.into_iter().flatten() {
-        if let Looked::Set(s) = looked {
-            sets[i] = Some(s);
+        if let Looked::Set(len, members) = looked {
+            sets[i] = Some(Present { len, members });
         }
     }
     Ok(sets)
+}
+
+/// The result of `op` over `keys`, across shards. SUNION copies every set here; SINTER and
+/// SDIFF copy only one set (the smallest, or SDIFF's first) and send its members as
+/// candidates to the shards of the other keys, each of which keeps the ones that pass, so
+/// a small set intersected with a huge one moves only the small one between cores.
+async fn combine(core: &Core, db: usize, op: Op, keys: &[Bytes]) -> Result<Set, Reply> {
+    let found = gather(core, db, keys, op == Op::Union).await?;
+    if op == Op::Union {
+        let mut out = Set::new();
+        for p in found.iter().flatten() {
+            for m in &p.members {
+                out.insert(m);
+            }
+        }
+        return Ok(out);
+    }
+    let base = match op {
+        Op::Inter if found.iter().any(Option::is_none) => return Ok(Set::new()),
+        Op::Inter => (0..keys.len())
+            .min_by_key(|&i| found[i].as_ref().map_or(0, |p| p.len))
+            .unwrap_or(0),
+        _ if found[0].is_none() => return Ok(Set::new()),
+        _ => 0,
+    };
+    let n = core.nr_shards();
+    let k = keys[base].clone();
+    let mut candidates = core
+        .router
+        .run_on(shard_for_key(&k, n), move |s| {
+            set_members(&mut ExecCtx::new(s, db), &k)
+        })
+        .await
+        .ok_or_else(unavailable)?;
+    let mut by_shard: BTreeMap<usize, Vec<Bytes>> = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if i != base && found[i].is_some() {
+            by_shard
+                .entry(shard_for_key(k, n))
+                .or_default()
+                .push(k.clone());
+        }
+    }
+    let inter = op == Op::Inter;
+    for (shard, others) in by_shard {
+        if candidates.is_empty() {
+            break;
+        }
+        candidates = core
+            .router
+            .run_on(shard, move |s| {
+                let mut ctx = ExecCtx::new(s, db);
+                for k in &others {
+                    ctx.write(k); // lazy expiry, no hit or miss: gather counted those
+                }
+                let d = &ctx.shard.dbs[db];
+                let sets: Vec<Option<&Set>> = others
+                    .iter()
+                    .map(|k| d.keys().get(&k[..]).and_then(Set::of))
+                    .collect();
+                let has = |s: &Option<&Set>, m: &Bytes| s.is_some_and(|s| s.contains(m));
+                candidates.retain(|m| {
+                    if inter {
+                        sets.iter().all(|s| has(s, m))
+                    } else {
+                        !sets.iter().any(|s| has(s, m))
+                    }
+                });
+                candidates
+            })
+            .await
+            .ok_or_else(unavailable)?;
+    }
+    Ok(Set::from_members(candidates.iter().map(|m| &m[..])))
+}
+
+/// The members of the set at `key` now (none if it is gone or changed type since
+/// [`gather`]).
+fn set_members(ctx: &mut ExecCtx<'_>, key: &[u8]) -> Vec<Bytes> {
+    match ctx.write(key).and_then(|v| Set::of(v)) {
+        Some(s) => s.members(),
+        None => Vec::new(),
+    }
 }
 
 /// Takes back the hits and misses counted for keys after index `w` (see [`gather`]).
@@ -125,7 +227,7 @@ async fn uncount_after(core: &Core, parts: &[Found], w: usize) {
         let (mut hits, mut misses) = (0u64, 0u64);
         for (_, looked) in found.iter().filter(|(i, _)| *i > w) {
             match looked {
-                Looked::Set(_) => hits += 1,
+                Looked::Set(..) => hits += 1,
                 Looked::Missing => misses += 1,
                 Looked::Wrong => hits += 1,
             }
@@ -141,13 +243,8 @@ async fn uncount_after(core: &Core, parts: &[Found], w: usize) {
     }
 }
 
-fn refs(sets: &[Option<Set>]) -> Vec<Option<&Set>> {
-    sets.iter().map(Option::as_ref).collect()
-}
-
 async fn read_op(core: &Core, db: usize, op: Op, keys: &[Bytes]) -> Result<Reply, Reply> {
-    let sets = gather(core, db, keys).await?;
-    Ok(algebra::result_reply(&algebra::combine(op, &refs(&sets))))
+    Ok(algebra::result_reply(&combine(core, db, op, keys).await?))
 }
 
 async fn store_op(
@@ -157,9 +254,7 @@ async fn store_op(
     op: Op,
     args: &[Bytes],
 ) -> Result<Reply, Reply> {
-    let sets = gather(core, db, &args[2..]).await?;
-    let result = algebra::combine(op, &refs(&sets));
-    drop(sets);
+    let result = combine(core, db, op, &args[2..]).await?;
     let dst = args[1].clone();
     core.router
         .run_on(shard_for_key(&dst, core.nr_shards()), move |s| {
@@ -172,10 +267,9 @@ async fn store_op(
 
 async fn sintercard(core: &Core, db: usize, args: &[Bytes]) -> Result<Reply, Reply> {
     let (keys, limit) = algebra::parse_sintercard(args)?;
-    let sets = gather(core, db, keys).await?;
-    Ok(Reply::Integer(
-        algebra::inter_card(&refs(&sets), limit) as i64
-    ))
+    let n = combine(core, db, Op::Inter, keys).await?.len() as u64;
+    let n = if limit == 0 { n } else { n.min(limit) };
+    Ok(Reply::Integer(n as i64))
 }
 
 /// SMOVE across shards; see the module docs for the steps and what is not atomic.
