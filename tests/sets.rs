@@ -533,5 +533,28 @@ fn every_write_survives_a_restart_and_a_rewrite() {
     assert_eq!(dump(&mut c, &keys), after, "after a rewrite and a restart");
 }
 
+#[test]
+fn watch_sees_changes_and_only_changes() {
+    for shards in [1, 4] {
+        let server = Server::start(shards, &[]);
+        let (c, mut other) = (&mut server.raw(), server.raw());
+        assert_eq!(c.q(&["SADD", "w", "a"]), int(1));
+        // Commands that change nothing do not abort a transaction watching the key.
+        assert_eq!(c.q(&["WATCH", "w"]), OK);
+        assert_eq!(other.q(&["SADD", "w", "a"]), int(0));
+        assert_eq!(other.q(&["SREM", "w", "zz"]), int(0));
+        assert_eq!(other.q(&["SMOVE", "w", "w2", "zz"]), int(0));
+        assert_eq!(c.q(&["MULTI"]), OK);
+        assert_eq!(c.q(&["SCARD", "w"]), "+QUEUED\r\n");
+        assert_eq!(c.q(&["EXEC"]), arr(&[int(1)]));
+        // A change does.
+        assert_eq!(c.q(&["WATCH", "w"]), OK);
+        assert_eq!(other.q(&["SPOP", "w"]), bulk("a"));
+        assert_eq!(c.q(&["MULTI"]), OK);
+        assert_eq!(c.q(&["SCARD", "w"]), "+QUEUED\r\n");
+        assert_eq!(c.q(&["EXEC"]), "*-1\r\n");
+    }
+}
+
 #[path = "sets/randomised.rs"]
 mod randomised;
