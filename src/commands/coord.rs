@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::commands::exec::CoordOp;
 use crate::commands::server::slowlog::Who;
 use crate::commands::spec::{CommandSpec, Exec};
-use crate::commands::{connection, keys, pubsub, server, strings, transactions, zsets};
+use crate::commands::{connection, keys, pubsub, server, sets, strings, transactions, zsets};
 use crate::core::{Core, Session};
 use crate::protocol::Reply;
 use crate::pubsub::Kind;
@@ -82,6 +82,7 @@ pub async fn run(
         CoordOp::ZCombine => zsets::combine_coord(core, sess.db, &args).await,
         CoordOp::ZMPop => zsets::zmpop_coord(core, sess.db, &args).await,
         CoordOp::ZRangeStore => zsets::zrangestore_coord(core, sess.db, &args).await,
+        CoordOp::Sets => sets::coord(core, sess.db, spec, &args).await,
     };
     let elapsed_ns = (started.elapsed().as_nanos() as u64)
         .saturating_sub(crate::commands::blocking::take_waited_ns());

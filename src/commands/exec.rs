@@ -200,4 +200,6 @@ pub enum CoordOp {
     ZCombine,
     ZMPop,
     ZRangeStore,
+    /// The multi-key set commands whose keys live on several shards (`commands::sets`).
+    Sets,
 }

@@ -18,6 +18,7 @@ pub mod lists;
 pub mod monitor;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod spec;
 pub mod stats;
 pub mod strings;
@@ -38,6 +39,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::SPECS,
         lists::SPECS,
         zsets::SPECS,
+        sets::SPECS,
         connection::SPECS,
         server::SPECS,
         transactions::SPECS,
