@@ -70,7 +70,7 @@ pub static SPECS: &[CommandSpec] = &[
         .doc("server", "2.8.13", "A container for latency diagnostics commands", "Depends on subcommand."),
     CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), Exec::Coord(CoordOp::Monitor))
         .acl(&["admin", "slow", "dangerous"])
-        .doc("server", "1.0.0", "Listen for all requests received by the server in real time", "O(1)"),
+        .doc("server", "1.0.0", "Listen for all requests received by the server in real time", ""),
 ];
 
 pub fn time() -> Reply {

@@ -91,12 +91,16 @@ fn info_entry(spec: &CommandSpec) -> Reply {
 }
 
 fn docs_entry(spec: &CommandSpec) -> Reply {
-    Reply::Map(vec![
+    let mut fields = vec![
         (bulk("summary"), bulk(spec.summary)),
         (bulk("since"), bulk(spec.since)),
         (bulk("group"), bulk(spec.group)),
-        (bulk("complexity"), bulk(spec.complexity)),
-    ])
+    ];
+    // Redis leaves the field out for commands without one (MONITOR).
+    if !spec.complexity.is_empty() {
+        fields.push((bulk("complexity"), bulk(spec.complexity)));
+    }
+    Reply::Map(fields)
 }
 
 fn arity_err(sub: &str) -> Reply {
