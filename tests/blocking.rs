@@ -3,40 +3,16 @@
 //! for a client blocked on keys of several shards, BLMOVE across shards, INFO
 //! blocked_clients, disconnects losing nothing, MULTI, and durability of served pops.
 
+#[path = "common/blocking.rs"]
+mod blocking;
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{NIL, Raw, Server, arr, bulk, info_fields, int, key_on_shard};
+use blocking::{blocked, reply, send, wait_blocked};
+use common::{NIL, Raw, Server, arr, bulk, int, key_on_shard};
 
 const NIL_ARRAY: &str = "*-1\r\n";
-
-fn blocked(r: &mut Raw) -> usize {
-    info_fields(r, "clients")["blocked_clients"]
-        .parse()
-        .unwrap()
-}
-
-/// Waits (bounded) until INFO reports `n` blocked clients.
-fn wait_blocked(r: &mut Raw, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while blocked(r) != n {
-        assert!(
-            Instant::now() < deadline,
-            "blocked_clients never reached {n}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn send(r: &mut Raw, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    r.cmd(&a);
-}
-
-fn reply(r: &mut Raw) -> String {
-    String::from_utf8_lossy(&r.read_reply()).into_owned()
-}
 
 #[test]
 fn woken_by_a_push_from_another_connection_on_any_shard() {

@@ -2,37 +2,14 @@
 //! Redis 7.0.15's bytes, wake-ups by ZADD from another connection on any shard, FIFO order,
 //! timeouts, errors, MULTI, and one serve for a client blocked on keys of several shards.
 
+#[path = "common/blocking.rs"]
+mod blocking;
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Raw, Server, info_fields, int, key_on_shard};
-
-fn blocked(r: &mut Raw) -> usize {
-    info_fields(r, "clients")["blocked_clients"]
-        .parse()
-        .unwrap()
-}
-
-fn wait_blocked(r: &mut Raw, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while blocked(r) != n {
-        assert!(
-            Instant::now() < deadline,
-            "blocked_clients never reached {n}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn send(r: &mut Raw, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    r.cmd(&a);
-}
-
-fn reply(r: &mut Raw) -> String {
-    String::from_utf8_lossy(&r.read_reply()).into_owned()
-}
+use blocking::{blocked, reply, send, wait_blocked};
+use common::{Raw, Server, int, key_on_shard};
 
 #[test]
 fn data_already_there_is_answered_like_redis() {

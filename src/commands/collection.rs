@@ -218,6 +218,24 @@ pub fn parse_rand_count(arg: &[u8]) -> Result<i64, Reply> {
     }
 }
 
+/// The arguments of HRANDFIELD / ZRANDMEMBER: `key [count [WITH<option>]]`, with Redis's
+/// errors and order of checks. Returns (count, whether the option was given).
+pub fn parse_rand_args(args: &[Bytes], option: &[u8]) -> Result<(Option<i64>, bool), Reply> {
+    if args.len() > 4 {
+        return Err(syntax_error());
+    }
+    let with = match args.get(3) {
+        None => false,
+        Some(a) if c_str(a).eq_ignore_ascii_case(option) => true,
+        Some(_) => return Err(syntax_error()),
+    };
+    let count = args.get(2).map(|a| parse_rand_count(a)).transpose()?;
+    if with && count.is_some_and(|n| n < -(i64::MAX / 2)) {
+        return Err(Reply::error("ERR value is out of range"));
+    }
+    Ok((count, with))
+}
+
 /// Most elements one random-member reply may hold with a negative count (repeats allowed):
 /// Redis would try to build any size and never answer; corekv refuses past this.
 pub const MAX_RANDOM_REPLY_ITEMS: u64 = 64 * 1024 * 1024;

@@ -9,7 +9,7 @@ use crate::commands::collection::{
 use crate::commands::exec::ExecCtx;
 use crate::commands::spec::{CommandSpec, Exec, flag::*};
 use crate::commands::strings::long_double::{self, Operand};
-use crate::commands::strings::{c_str, not_integer, syntax_error};
+use crate::commands::strings::not_integer;
 use crate::protocol::Reply;
 use crate::store::hash::Hash;
 use crate::util::parse_i64;
@@ -267,22 +267,10 @@ fn hincrbyfloat(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 
 /// HRANDFIELD key [count [WITHVALUES]].
 fn hrandfield(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    if args.len() > 4 {
-        return syntax_error();
-    }
-    let with_values = match args.get(3) {
-        None => false,
-        Some(a) if c_str(a).eq_ignore_ascii_case(b"WITHVALUES") => true,
-        Some(_) => return syntax_error(),
+    let (count, with_values) = match coll::parse_rand_args(args, b"WITHVALUES") {
+        Ok(p) => p,
+        Err(e) => return e,
     };
-    let count = match args.get(2).map(|a| coll::parse_rand_count(a)) {
-        None => None,
-        Some(Err(e)) => return e,
-        Some(Ok(n)) => Some(n),
-    };
-    if with_values && count.is_some_and(|n| n < -(i64::MAX / 2)) {
-        return Reply::error("ERR value is out of range");
-    }
     if let Err(e) = coll::read::<Hash>(ctx, &args[1]) {
         return e;
     }

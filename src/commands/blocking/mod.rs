@@ -296,6 +296,24 @@ pub struct Block {
     pub multi_reply: Reply,
 }
 
+/// The non-blocking answer of a parsed blocking command (all keys on this shard: a
+/// one-shard MULTI runs it), as Redis answers inside MULTI: the first key with data serves,
+/// else the command's MULTI reply.
+pub fn answer_now(ctx: &mut ExecCtx<'_>, parsed: Result<Block, Reply>) -> Reply {
+    let b = match parsed {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    for key in &b.keys {
+        match (b.serve)(ctx, key, &b.spec, &Claim::default()) {
+            Err(e) => return e,
+            Ok(Some(s)) => return s.reply,
+            Ok(None) => {}
+        }
+    }
+    b.multi_reply
+}
+
 /// Parses a blocking timeout in seconds (a double) with Redis's errors; `None` = forever.
 pub fn parse_timeout(arg: &[u8]) -> Result<Option<u64>, Reply> {
     let secs = std::str::from_utf8(arg)

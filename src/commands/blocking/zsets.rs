@@ -100,16 +100,6 @@ pub async fn run(core: &Core, sess: &Session, args: &[Bytes]) -> Reply {
 /// The non-blocking form (all keys on this shard: a one-shard MULTI runs it), as Redis
 /// answers inside MULTI: the data if any, else a nil array.
 pub fn now(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    let b = match parse(ctx.db, args) {
-        Ok(b) => b,
-        Err(e) => return e,
-    };
-    for key in &b.keys {
-        match serve(ctx, key, &b.spec, &Claim::default()) {
-            Err(e) => return e,
-            Ok(Some(s)) => return s.reply,
-            Ok(None) => {}
-        }
-    }
-    b.multi_reply
+    let parsed = parse(ctx.db, args);
+    super::answer_now(ctx, parsed)
 }

@@ -7,7 +7,6 @@ use super::range::{self, Kind, RangeQuery};
 use super::{bulk, items_reply};
 use crate::commands::collection::{self as coll, MAX_RANDOM_REPLY_ITEMS, ScanArgs, scan_reply};
 use crate::commands::exec::ExecCtx;
-use crate::commands::strings::{c_str, syntax_error};
 use crate::protocol::Reply;
 use crate::protocol::reply_double_text;
 use crate::store::zset::ZSet;
@@ -135,22 +134,10 @@ pub fn zrevrangebylex(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
 
 /// ZRANDMEMBER key [count [WITHSCORES]], with HRANDFIELD's count rules.
 pub fn zrandmember(ctx: &mut ExecCtx<'_>, args: &[Bytes]) -> Reply {
-    if args.len() > 4 {
-        return syntax_error();
-    }
-    let with_scores = match args.get(3) {
-        None => false,
-        Some(a) if c_str(a).eq_ignore_ascii_case(b"WITHSCORES") => true,
-        Some(_) => return syntax_error(),
+    let (count, with_scores) = match coll::parse_rand_args(args, b"WITHSCORES") {
+        Ok(p) => p,
+        Err(e) => return e,
     };
-    let count = match args.get(2).map(|a| coll::parse_rand_count(a)) {
-        None => None,
-        Some(Err(e)) => return e,
-        Some(Ok(n)) => Some(n),
-    };
-    if with_scores && count.is_some_and(|n| n < -(i64::MAX / 2)) {
-        return Reply::error("ERR value is out of range");
-    }
     if let Err(e) = coll::read::<ZSet>(ctx, &args[1]) {
         return e;
     }
