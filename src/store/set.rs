@@ -18,7 +18,10 @@ use crate::util::parse_i64;
 #[derive(Clone, Debug)]
 pub enum Set {
     Ints(Vec<i64>),
-    Table(Dict<Bytes, ()>),
+    /// Members as boxed slices (16 bytes in the entry, one exact-size block each) rather
+    /// than `Bytes` (32 bytes): ~16 bytes less per member (benches/memory.sh). Boxed so an
+    /// intset does not carry a dict's size.
+    Table(Box<Dict<Box<[u8]>, ()>>),
 }
 
 impl Default for Set {
@@ -90,7 +93,7 @@ impl Set {
             self.convert();
         }
         match self {
-            Set::Table(d) => d.insert(Bytes::copy_from_slice(member), ()).is_none(),
+            Set::Table(d) => d.insert(Box::from(member), ()).is_none(),
             Set::Ints(_) => unreachable!("converted above"),
         }
     }
@@ -112,10 +115,10 @@ impl Set {
     /// Turns an intset into a table (one-way, as in Redis).
     fn convert(&mut self) {
         if let Set::Ints(v) = self {
-            let mut d = Dict::new();
+            let mut d = Box::new(Dict::new());
             let mut buf = itoa::Buffer::new();
             for &i in v.iter() {
-                d.insert(Bytes::copy_from_slice(buf.format(i).as_bytes()), ());
+                d.insert(Box::from(buf.format(i).as_bytes()), ());
             }
             *self = Set::Table(d);
         }
@@ -144,7 +147,7 @@ impl Set {
         let mut out = Vec::with_capacity(self.len());
         match self {
             Set::Ints(_) => self.for_each(|m| out.push(Bytes::copy_from_slice(m))),
-            Set::Table(d) => out.extend(d.iter().map(|(m, _)| m.clone())),
+            Set::Table(d) => out.extend(d.iter().map(|(m, _)| Bytes::copy_from_slice(m))),
         }
         out
     }
@@ -157,7 +160,9 @@ impl Set {
                 let i = v[(rand() % v.len() as u64) as usize];
                 Some(Bytes::from(i.to_string()))
             }
-            Set::Table(d) => d.random_entry(rand).map(|(m, _)| m.clone()),
+            Set::Table(d) => d
+                .random_entry(rand)
+                .map(|(m, _)| Bytes::copy_from_slice(m)),
         }
     }
 
