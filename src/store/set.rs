@@ -160,9 +160,7 @@ impl Set {
                 let i = v[(rand() % v.len() as u64) as usize];
                 Some(Bytes::from(i.to_string()))
             }
-            Set::Table(d) => d
-                .random_entry(rand)
-                .map(|(m, _)| Bytes::copy_from_slice(m)),
+            Set::Table(d) => d.random_entry(rand).map(|(m, _)| Bytes::copy_from_slice(m)),
         }
     }
 
