@@ -456,6 +456,9 @@ pub struct AppendRefused;
 /// Moves every db's recorded effects into the shard's log buffer (and raises the keyspace
 /// events of command `cmd`). Returns the end position of the last record appended (0 if none).
 pub fn append_effects(shard: &mut Shard, cmd: &str) -> Result<Lsn, AppendRefused> {
+    if !shard.journaling || !shard.dbs.iter().any(crate::store::Db::has_journal) {
+        return Ok(0);
+    }
     let effects: Vec<(usize, Vec<Vec<bytes::Bytes>>)> = shard
         .dbs
         .iter_mut()

@@ -23,7 +23,7 @@ use crate::commands::{coord, monitor, transactions};
 use crate::commands::{lookup, stats::CommandStats};
 use crate::core::{Core, NetStats, Session};
 use crate::protocol::Reply;
-use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops, settle};
+use crate::shard::router::{Pending, ShardOp, ShardReply, run_ops_into, settle};
 use crate::shard::shard_for_key;
 
 enum Slot {
@@ -80,13 +80,53 @@ impl ReplySink for Collect {
 struct Segment {
     ops: Vec<Vec<ShardOp>>,
     slots: Vec<Slot>,
+    /// Replies per shard while a flush merges them (empty between flushes).
+    results: Vec<Vec<ShardReply>>,
 }
+
+thread_local! {
+    /// Segments of finished pipelines, kept with their capacity: a pipeline takes one and
+    /// gives it back, so steady traffic allocates no per-pipeline vectors. Pipelines of one
+    /// core interleave at awaits, hence a small pool rather than one.
+    static SEGMENTS: std::cell::RefCell<Vec<Segment>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Segments kept in a core's pool at most.
+const POOLED_SEGMENTS: usize = 64;
+/// A segment whose vectors grew beyond this many entries is not pooled.
+const POOLED_SEGMENT_CAPACITY: usize = 4096;
 
 impl Segment {
     fn new(nr_shards: usize) -> Segment {
-        Segment {
-            ops: (0..nr_shards).map(|_| Vec::new()).collect(),
-            slots: Vec::new(),
+        let pooled = SEGMENTS.with(|p| p.borrow_mut().pop());
+        match pooled {
+            Some(seg) if seg.ops.len() == nr_shards => seg,
+            _ => Segment {
+                ops: (0..nr_shards).map(|_| Vec::new()).collect(),
+                slots: Vec::new(),
+                results: (0..nr_shards).map(|_| Vec::new()).collect(),
+            },
+        }
+    }
+
+    /// Returns an emptied segment to the pool.
+    fn recycle(self) {
+        let small = self.slots.capacity() <= POOLED_SEGMENT_CAPACITY
+            && self
+                .ops
+                .iter()
+                .all(|o| o.is_empty() && o.capacity() <= POOLED_SEGMENT_CAPACITY)
+            && self
+                .results
+                .iter()
+                .all(|r| r.is_empty() && r.capacity() <= POOLED_SEGMENT_CAPACITY);
+        if small && self.slots.is_empty() {
+            SEGMENTS.with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < POOLED_SEGMENTS {
+                    p.push(self);
+                }
+            });
         }
     }
 
@@ -108,7 +148,7 @@ impl Segment {
         }
         let router = &core.router;
         let local = router.shard_id();
-        let mut results: Vec<Vec<ShardReply>> = (0..self.ops.len()).map(|_| Vec::new()).collect();
+        let results = &mut self.results;
         let mut pending: Vec<(usize, usize, Pending)> = Vec::new();
         for (shard, ops) in self.ops.iter_mut().enumerate() {
             if shard != local && !ops.is_empty() {
@@ -118,9 +158,11 @@ impl Segment {
         }
         let mut local_settle = None;
         if !self.ops[local].is_empty() {
-            let ops = std::mem::take(&mut self.ops[local]);
-            let (replies, s) = run_ops(&mut router.local().borrow_mut(), ops);
-            results[local] = replies;
+            let s = run_ops_into(
+                &mut router.local().borrow_mut(),
+                self.ops[local].drain(..),
+                &mut results[local],
+            );
             local_settle = Some(s).filter(|s| !s.is_ready());
         }
         if let Some(s) = local_settle {
@@ -143,9 +185,12 @@ impl Segment {
                     merge,
                     nkeys,
                     parts,
-                } => merge_parts(merge, nkeys, parts, &mut results),
+                } => merge_parts(merge, nkeys, parts, results),
             };
             out.push(reply, proto);
+        }
+        for r in results.iter_mut() {
+            r.clear();
         }
     }
 }
@@ -370,10 +415,10 @@ fn split(
 }
 
 /// Runs `reqs` (one read's worth of pipelined requests) and appends every reply to `out`.
-pub async fn run_pipeline<S: ReplySink>(
+pub async fn run_pipeline<S: ReplySink, I: IntoIterator<Item = Vec<Bytes>>>(
     core: &Core,
     sess: &mut Session,
-    reqs: Vec<Vec<Bytes>>,
+    reqs: I,
     out: &mut S,
 ) {
     let mut seg = Segment::new(core.nr_shards());
@@ -459,4 +504,5 @@ pub async fn run_pipeline<S: ReplySink>(
     }
     seg.flush(core, sess.proto, Some(&sess.handle.outbox), out)
         .await;
+    seg.recycle();
 }

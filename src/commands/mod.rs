@@ -27,8 +27,6 @@ pub mod zsets;
 
 use std::sync::OnceLock;
 
-use ahash::AHashMap;
-
 pub use spec::CommandSpec;
 
 /// Every family's specs, in `COMMAND` order.
@@ -52,8 +50,16 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
 /// Longest command name we look up; longer names cannot match and skip the table.
 const MAX_NAME_LEN: usize = 32;
 
-fn table() -> &'static AHashMap<&'static [u8], &'static CommandSpec> {
-    static TABLE: OnceLock<AHashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+/// Name -> spec, hashed with the cheap [`stats::NameHasher`]: every request looks its
+/// command up here, and names are short.
+type Table = std::collections::HashMap<
+    &'static [u8],
+    &'static CommandSpec,
+    std::hash::BuildHasherDefault<stats::NameHasher>,
+>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| all().map(|s| (s.name.as_bytes(), s)).collect())
 }
 

@@ -367,6 +367,9 @@ pub static PARAMS: &[ParamSpec] = &[
 #[derive(Clone)]
 pub struct Params {
     values: AHashMap<&'static str, String>,
+    /// Bumped by every successful [`Params::set`], so hot paths can cache a value and
+    /// re-read it only when it may have changed.
+    generation: u64,
 }
 
 /// Finds a parameter by its name or an alias, case-insensitively, and returns it with the
@@ -428,7 +431,10 @@ impl Params {
             ws.handshake_timeout_ms.to_string(),
         );
         values.insert("ws-max-output-bytes", ws.max_output_bytes.to_string());
-        Params { values }
+        Params {
+            values,
+            generation: 0,
+        }
     }
 
     /// CONFIG GET: every (name, value) whose name or alias matches one of `patterns`.
@@ -496,7 +502,13 @@ impl Params {
             staged.insert(spec.name, v);
         }
         self.values = staged;
+        self.generation += 1;
         Ok(())
+    }
+
+    /// Changes with every successful [`Params::set`].
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The canonical text of a parameter.

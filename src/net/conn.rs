@@ -178,6 +178,10 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let mut scratch = vec![0u8; READ_CHUNK];
+    // One read's requests; kept across reads so its capacity is reused.
+    let mut reqs: Vec<Vec<Bytes>> = Vec::with_capacity(64);
+    // The parameters' generation `limits` was last read at (`u64::MAX`: never).
+    let mut params_seen = u64::MAX;
     loop {
         let pushed_to = sess.subs.any() || sess.handle.meta.borrow().monitor;
         let n = if pushed_to || !sess.handle.outbox.is_empty() {
@@ -212,10 +216,16 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
         NetStats::add(&core.net.total_net_input_bytes, n as u64);
         rbuf.extend_from_slice(&scratch[..n]);
         // CONFIG SET proto-max-bulk-len applies to requests read from now on.
-        limits.max_bulk_bytes = core.params.borrow().int("proto-max-bulk-len").max(0) as usize;
+        {
+            let params = core.params.borrow();
+            if params.generation() != params_seen {
+                params_seen = params.generation();
+                limits.max_bulk_bytes = params.int("proto-max-bulk-len").max(0) as usize;
+            }
+        }
         sess.handle.meta.borrow_mut().last_interaction_ms = crate::util::now_ms();
         loop {
-            let mut reqs: Vec<Vec<Bytes>> = Vec::new();
+            reqs.clear();
             let mut fatal: Option<crate::protocol::Reply> = None;
             let mut close_now = false;
             let authenticated_before = sess.authenticated;
@@ -245,7 +255,7 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             let parsed = reqs.len();
             let full_batch = parsed == max_batch;
             if !reqs.is_empty() {
-                run_pipeline(core, sess, reqs, &mut out).await;
+                run_pipeline(core, sess, reqs.drain(..), &mut out).await;
             }
             if close_now {
                 // Like Redis, a cross-protocol request discards the replies not yet sent.

@@ -22,6 +22,9 @@ pub fn shard_for_slot(slot: u16, nr_shards: usize) -> usize {
 
 /// The shard that owns `key` (hash tags honoured: `{user1}.a` and `{user1}.b` share a shard).
 pub fn shard_for_key(key: &[u8], nr_shards: usize) -> usize {
+    if nr_shards == 1 {
+        return 0;
+    }
     shard_for_slot(slot::key_slot(key), nr_shards)
 }
 
@@ -50,6 +53,9 @@ pub struct Shard {
     pub pubsub: crate::pubsub::Owner,
     /// `notify-keyspace-events` as flag bits (`pubsub::notify`); 0 = off.
     pub notify_flags: u32,
+    /// Whether the dbs record effects (see [`Shard::update_journaling`]): when not, a batch
+    /// skips looking for effects after every op.
+    pub journaling: bool,
     /// The command a shard task is running for, so its effects raise the right keyspace
     /// events (RENAME's move is `rename_from`/`rename_to`, not `del`/`set`). Taken per op.
     pub notify_cmd: Option<&'static str>,
@@ -76,6 +82,7 @@ impl Shard {
             aof: None,
             pubsub: crate::pubsub::Owner::default(),
             notify_flags: 0,
+            journaling: false,
             notify_cmd: None,
             deferred: Vec::new(),
             slow: Default::default(),
@@ -86,6 +93,7 @@ impl Shard {
     /// Effects are recorded while the log or keyspace notifications need them.
     pub fn update_journaling(&mut self) {
         let on = self.aof.is_some() || crate::pubsub::notify::active(self.notify_flags);
+        self.journaling = on;
         for db in self.dbs.iter_mut() {
             db.set_journaling(on);
         }

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use glommio::channels::channel_mesh::{MeshBuilder, Receivers, Senders};
 
 use crate::aof::{self, BatchAppends, Ticket};
-use crate::commands::exec::{ExecCtx, run_shard_fn_for};
+use crate::commands::exec::{ExecCtx, run_shard_fn_since};
 use crate::commands::spec::CommandSpec;
 use crate::protocol::Reply;
 use crate::shard::Shard;
@@ -174,8 +174,22 @@ impl MeshBuilders {
 /// Runs a batch of ops on `shard`, in order, appending each op's effects to the shard's log.
 /// The replies must not leave before the returned [`Settle`] is settled ([`settle`]).
 pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle) {
-    let mut appends = BatchAppends::default();
     let mut replies = Vec::with_capacity(ops.len());
+    let settle = run_ops_into(shard, ops, &mut replies);
+    (replies, settle)
+}
+
+/// [`run_ops`] into a caller's (empty) vector, so a connection running its local ops reuses
+/// one reply vector for every batch.
+pub fn run_ops_into(
+    shard: &mut Shard,
+    ops: impl IntoIterator<Item = ShardOp>,
+    replies: &mut Vec<ShardReply>,
+) -> Settle {
+    debug_assert!(replies.is_empty());
+    let mut appends = BatchAppends::default();
+    // Each op is timed from the end of the one before: one clock read per op.
+    let mut clock = crate::util::mono_ns();
     for (idx, op) in ops.into_iter().enumerate() {
         let mut cmd = "";
         let before = BatchAppends::position(shard);
@@ -192,10 +206,14 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
             } => {
                 cmd = spec.name;
                 let mut ctx = ExecCtx::new(shard, db);
-                ShardReply::Reply(run_shard_fn_for(&mut ctx, spec, &args, count_call, client))
+                let (reply, ended) =
+                    run_shard_fn_since(&mut ctx, spec, &args, count_call, client, clock);
+                clock = ended;
+                ShardReply::Reply(reply)
             }
             ShardOp::Task(f) => {
                 let r = f(shard);
+                clock = crate::util::mono_ns();
                 cmd = shard.notify_cmd.take().unwrap_or("");
                 ShardReply::Any(r)
             }
@@ -207,9 +225,9 @@ pub fn run_ops(shard: &mut Shard, ops: Vec<ShardOp>) -> (Vec<ShardReply>, Settle
         replies.push(reply);
         appends.after_op(shard, idx, cmd, before);
     }
-    let ticket = appends.finish(shard, &mut replies);
+    let ticket = appends.finish(shard, replies);
     let waits = std::mem::take(&mut shard.deferred);
-    (replies, Settle { ticket, waits })
+    Settle { ticket, waits }
 }
 
 impl Router {

@@ -78,6 +78,12 @@ impl Db {
         }
     }
 
+    /// Whether effects are waiting to be taken (one branch per db for ops that wrote none).
+    #[inline]
+    pub fn has_journal(&self) -> bool {
+        matches!(&self.journal, Some(j) if !j.is_empty())
+    }
+
     /// Takes the effects recorded since the last call, oldest first.
     pub fn take_journal(&mut self) -> Vec<Vec<Bytes>> {
         match &mut self.journal {

@@ -45,6 +45,21 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// Nanoseconds on the monotonic clock (CLOCK_MONOTONIC, as `Instant`), as a plain integer:
+/// command timing reads it once per op and subtracts integers.
+#[inline]
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
 /// A small fast PRNG (xorshift64*), one per shard; no need for crypto quality.
 pub struct Rng(u64);
 
