@@ -182,18 +182,28 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
     let mut reqs: Vec<Vec<Bytes>> = Vec::with_capacity(64);
     // The parameters' generation `limits` was last read at (`u64::MAX`: never).
     let mut params_seen = u64::MAX;
+    // Reads wait on the core's epoll set (see `poller`); glommio's own read if that fails.
+    let registration = match super::poller::Registration::new(stream.as_raw_fd()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "epoll registration failed; using glommio's reads");
+            None
+        }
+    };
     loop {
         let pushed_to = sess.subs.any() || sess.handle.meta.borrow().monitor;
         let n = if pushed_to || !sess.handle.outbox.is_empty() {
             // A subscriber: whichever comes first, a request or a pushed message. glommio's
             // read is readiness-based, so abandoning it loses no bytes.
             let handle = sess.handle.clone();
-            let ev =
-                futures_lite::future::or(async { Some(stream.read(&mut scratch).await) }, async {
+            let ev = futures_lite::future::or(
+                async { Some(read(&registration, &mut stream, &mut scratch).await) },
+                async {
                     handle.outbox.ready().await;
                     None
-                })
-                .await;
+                },
+            )
+            .await;
             match ev {
                 Some(r) => r?,
                 None => {
@@ -208,7 +218,7 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
                 }
             }
         } else {
-            stream.read(&mut scratch).await?
+            read(&registration, &mut stream, &mut scratch).await?
         };
         if n == 0 || sess.handle.killed.get() {
             return Ok(());
@@ -294,5 +304,17 @@ async fn run(core: &Core, sess: &mut Session, mut stream: TcpStream) -> std::io:
             return Ok(());
         }
         sess.handle.meta.borrow_mut().query_buf_bytes = rbuf.len();
+    }
+}
+
+/// One read from the connection: through its epoll registration when it has one.
+async fn read(
+    registration: &Option<super::poller::Registration>,
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    match registration {
+        Some(r) => r.read(buf).await,
+        None => stream.read(buf).await,
     }
 }

@@ -3,4 +3,5 @@
 
 pub mod conn;
 pub mod listener;
+pub mod poller;
 pub mod ws;
