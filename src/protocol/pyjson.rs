@@ -110,9 +110,9 @@ pub fn write_float(f: f64, out: &mut Vec<u8>) {
             out.extend(std::iter::repeat_n(b'0', decpt - digits.len()));
             out.extend_from_slice(b".0");
         } else {
-            out.extend_from_slice(digits[..decpt].as_bytes());
+            out.extend_from_slice(&digits.as_bytes()[..decpt]);
             out.push(b'.');
-            out.extend_from_slice(digits[decpt..].as_bytes());
+            out.extend_from_slice(&digits.as_bytes()[decpt..]);
         }
     }
 }
