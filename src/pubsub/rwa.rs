@@ -136,6 +136,9 @@ pub struct Delivery<'a> {
     original: Value,
     spaces: Vec<Space>,
     verdicts: AHashMap<([u64; 4], Option<u16>), bool>,
+    /// The previous subscriber's view and frame: neighbours usually share their view, so
+    /// most subscribers cost one comparison.
+    last: Option<(View, Option<Bytes>)>,
     /// Work done, for tests: projections, summaries, envelopes.
     pub projections: usize,
     pub summaries: usize,
@@ -150,6 +153,7 @@ impl<'a> Delivery<'a> {
             original,
             spaces: Vec::new(),
             verdicts: AHashMap::new(),
+            last: None,
             projections: 0,
             summaries: 0,
             envelopes: 0,
@@ -159,6 +163,17 @@ impl<'a> Delivery<'a> {
     /// The frame a subscriber with `view` gets, or `None` when its box filters the message
     /// out. The same view always gets the same `Bytes`.
     pub fn frame_for(&mut self, view: &View) -> Option<Bytes> {
+        if let Some((v, frame)) = &self.last
+            && v == view
+        {
+            return frame.clone();
+        }
+        let frame = self.compute_frame(view);
+        self.last = Some((*view, frame.clone()));
+        frame
+    }
+
+    fn compute_frame(&mut self, view: &View) -> Option<Bytes> {
         if let Some(bbox) = view.bbox {
             // The box sees projected coordinates only when PROJECTION came first.
             let tested = if view.projection_first {

@@ -80,9 +80,16 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         id: handle.id,
     };
     let max_message = core.params.borrow().int("ws-max-message-bytes").max(1024) as usize;
-    let config = WebSocketConfig::default()
+    let mut config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
+    if dialect == Dialect::Rwa {
+        // tungstenite zero-fills its whole read buffer before every read attempt, also the
+        // ones that find nothing, and an /rwa subscriber's task wakes for every batch of
+        // pushes: with the 128 KiB default that memset was a third of the server's CPU at
+        // 1000 subscribers. Requests are short lines; longer ones still arrive whole.
+        config = config.read_buffer_size(super::rwa::READ_BUFFER_BYTES);
+    }
     let mut ws =
         WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
     if dialect == Dialect::Rwa {

@@ -44,6 +44,8 @@ use crate::pubsub::Kind;
 use crate::pubsub::rwa::{RwaClient, unprojectable_text};
 use crate::util::glob::glob_match;
 
+/// tungstenite's read buffer for an `/rwa` connection (see `conn::serve`).
+pub const READ_BUFFER_BYTES: usize = 4096;
 /// Most channels one `/rwa` connection may be subscribed to.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 
