@@ -160,7 +160,7 @@ pub struct Cli {
     #[arg(long, value_name = "GLOB", action = clap::ArgAction::Append)]
     pub rwa_allow_channels: Vec<String>,
 
-    /// `/rwa`: after this long without a frame either way, check the peer is still there (a
+    /// `/rwa`: after this long without a frame from the client, check it is still there (a
     /// ping; no answer within ws-pong-timeout-ms closes it), like the package's read_timeout
     /// (0: never).
     #[arg(long, default_value_t = 30_000)]
