@@ -17,6 +17,8 @@
 //!   loading and re-sharding at start, rewrites, disk errors.
 //! - [`pubsub`]: channels, patterns and shard channels across cores; subscriber outboxes.
 //! - [`core`]: per-core context (router, connections, runtime parameters).
+//! - [`geo`]: GeoJSON bounding-box filters and CRS projection for the `/rwa` WebSocket
+//!   dialect (pure).
 //! - [`ops`]: running as a service: systemd's notify protocol.
 //! - [`metrics`]: allocated bytes, RSS, CPU time.
 //! - [`util`]: glob matching, integer parsing, a oneshot, a PRNG.
@@ -27,6 +29,7 @@ pub mod aof;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod geo;
 pub mod metrics;
 pub mod net;
 pub mod ops;

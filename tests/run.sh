@@ -34,7 +34,7 @@ port=$(free_port)
 ws_port=$(free_port)
 data_dir=$(mktemp -d)
 ./target/release/corekv --port "$port" --ws-port "$ws_port" --shards 2 --no-pin --enable-debug-command yes \
-  --log-level warn --dir "$data_dir" &
+  --rwa-allow-channels 'example_channel_*' --log-level warn --dir "$data_dir" &
 corekv_pid=$!
 trap 'kill $corekv_pid 2>/dev/null || true; rm -rf "$data_dir"' EXIT
 for _ in $(seq 100); do
@@ -52,3 +52,7 @@ bash tests/node_suite.sh "$port"
 # in headless Chromium, against the same corekv's WebSocket port. Installs its pinned npm
 # packages (wscat, playwright-core; no browser download) on first use.
 bash tests/ws_tools.sh "$ws_port"
+
+# The redis_websocket_api package's demo (its page's requests, its producer) against /rwa,
+# spoken by the real `websockets` client from PyPI (pinned; installed into a venv on first use).
+bash tests/rwa_py.sh "$port" "$ws_port"

@@ -90,8 +90,8 @@ fn sync_meta(sess: &Session) {
 }
 
 /// Tells the owners (every shard, for patterns) that this core gained or lost subscribers,
-/// and waits until they have counted it.
-async fn register(core: &Core, kind: Kind, names: Vec<Bytes>, delta: i32) {
+/// and waits until they have counted it. (`/rwa` connections count their SUBs here too.)
+pub(crate) async fn register(core: &Core, kind: Kind, names: Vec<Bytes>, delta: i32) {
     if names.is_empty() {
         return;
     }

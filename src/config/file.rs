@@ -85,6 +85,9 @@ const CLI_NAMES: &[&str] = &[
     "ws-pong-timeout-ms",
     "ws-handshake-timeout-ms",
     "ws-max-output-bytes",
+    "rwa-allow-channels",
+    "rwa-read-timeout-ms",
+    "rwa-keep-alive-timeout-ms",
 ];
 
 /// One option's value after the whole file: canonical text, and the line that last set it.
@@ -155,10 +158,11 @@ impl Loader {
         }
         let spec = lookup(name).ok_or_else(|| format!("unknown option '{name}'"))?;
         let values = &args[1..];
+        // `rwa-allow-channels a* b*`: one glob per word, like the repeated flag.
         let multi = matches!(
             spec.kind,
             Kind::Save | Kind::ClientOutputBufferLimit | Kind::Percentiles
-        );
+        ) || spec.name == "rwa-allow-channels";
         if spec.name == "bind" && values.len() > 1 {
             return Err("corekv listens on one address: give 'bind' one IP address".into());
         }
@@ -355,6 +359,11 @@ pub fn set_cli_field(cli: &mut Cli, name: &str, text: &str) -> Result<bool, Stri
         "ws-pong-timeout-ms" => cli.ws_pong_timeout_ms = num(text)?,
         "ws-handshake-timeout-ms" => cli.ws_handshake_timeout_ms = num(text)?,
         "ws-max-output-bytes" => cli.ws_max_output_bytes = num(text)?,
+        "rwa-allow-channels" => {
+            cli.rwa_allow_channels = text.split_whitespace().map(String::from).collect();
+        }
+        "rwa-read-timeout-ms" => cli.rwa_read_timeout_ms = num(text)?,
+        "rwa-keep-alive-timeout-ms" => cli.rwa_keep_alive_timeout_ms = num(text)?,
         _ => return Ok(false),
     }
     Ok(true)

@@ -153,6 +153,23 @@ pub struct Cli {
     /// reader before it is disconnected (0: no WebSocket-specific cap).
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub ws_max_output_bytes: u64,
+
+    /// A channel (or hash key) glob the `/rwa` WebSocket dialect may read; repeat for more.
+    /// None (the default) denies everything, as the package's base handler does; `*` allows
+    /// everything, as its PublishEverythingHandler does.
+    #[arg(long, value_name = "GLOB", action = clap::ArgAction::Append)]
+    pub rwa_allow_channels: Vec<String>,
+
+    /// `/rwa`: after this long without a frame from the client, check it is still there (a
+    /// ping; no answer within ws-pong-timeout-ms closes it), like the package's read_timeout
+    /// (0: never).
+    #[arg(long, default_value_t = 30_000)]
+    pub rwa_read_timeout_ms: u64,
+
+    /// `/rwa`: close a connection this long after it opened, whatever it is doing, like the
+    /// package's keep_alive_timeout (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub rwa_keep_alive_timeout_ms: u64,
 }
 
 /// Tools that run instead of the server.
@@ -227,6 +244,10 @@ pub struct WsOptions {
     pub pong_timeout_ms: u64,
     pub handshake_timeout_ms: u64,
     pub max_output_bytes: u64,
+    /// `rwa-allow-channels`: space-separated globs.
+    pub rwa_allow_channels: String,
+    pub rwa_read_timeout_ms: u64,
+    pub rwa_keep_alive_timeout_ms: u64,
 }
 
 /// How log lines are written to stderr.
@@ -303,6 +324,15 @@ impl Config {
         if cli.ws_max_message_bytes < 1024 {
             return Err("--ws-max-message-bytes must be at least 1024".into());
         }
+        if let Some(g) = cli
+            .rwa_allow_channels
+            .iter()
+            .find(|g| g.is_empty() || g.contains(char::is_whitespace))
+        {
+            return Err(format!(
+                "--rwa-allow-channels '{g}': a glob must be non-empty and without spaces (use ? for a space)"
+            ));
+        }
         if cli.ws_pong_timeout_ms == 0 || cli.ws_handshake_timeout_ms == 0 {
             return Err("--ws-pong-timeout-ms and --ws-handshake-timeout-ms must be > 0".into());
         }
@@ -315,6 +345,9 @@ impl Config {
             pong_timeout_ms: cli.ws_pong_timeout_ms,
             handshake_timeout_ms: cli.ws_handshake_timeout_ms,
             max_output_bytes: cli.ws_max_output_bytes,
+            rwa_allow_channels: cli.rwa_allow_channels.join(" "),
+            rwa_read_timeout_ms: cli.rwa_read_timeout_ms,
+            rwa_keep_alive_timeout_ms: cli.rwa_keep_alive_timeout_ms,
         };
         let cpus = if cli.no_pin { Vec::new() } else { affinity };
         let own_options = file::own_options_text(&cli);

@@ -355,6 +355,12 @@ pub static PARAMS: &[ParamSpec] = &[
         },
         "33554432",
     ),
+    // The redis_websocket_api dialect at /rwa (README "The redis_websocket_api dialect"):
+    // allowed channel globs (space-separated), checked at each SUB / GET / PGET; the
+    // timeouts apply to connections opened after a change.
+    p("rwa-allow-channels", Kind::Str, ""),
+    p("rwa-read-timeout-ms", LONG, "30000"),
+    p("rwa-keep-alive-timeout-ms", LONG, "0"),
     // Immutable, as in Redis: set at startup with --enable-debug-command.
     fixed(
         "enable-debug-command",
@@ -431,6 +437,12 @@ impl Params {
             ws.handshake_timeout_ms.to_string(),
         );
         values.insert("ws-max-output-bytes", ws.max_output_bytes.to_string());
+        values.insert("rwa-allow-channels", ws.rwa_allow_channels.clone());
+        values.insert("rwa-read-timeout-ms", ws.rwa_read_timeout_ms.to_string());
+        values.insert(
+            "rwa-keep-alive-timeout-ms",
+            ws.rwa_keep_alive_timeout_ms.to_string(),
+        );
         Params {
             values,
             generation: 0,

@@ -34,6 +34,9 @@
 //! connection that unsubscribes (or goes away) while a delivery is in flight may be counted
 //! in a PUBLISH's reply and not receive it: the only way the reply can be too high.
 //!
+//! `/rwa` WebSocket subscribers are counted like any channel subscriber; their core builds
+//! JSON envelopes instead of RESP frames, filtered and projected per client ([`rwa`]).
+//!
 //! # Slow subscribers
 //! Pushed frames wait in the connection's [`Outbox`]. Redis's `client-output-buffer-limit
 //! pubsub <hard> <soft> <seconds>` applies to it: past the hard limit, or past the soft limit
@@ -42,6 +45,7 @@
 
 pub mod notify;
 pub mod registry;
+pub mod rwa;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -147,6 +151,16 @@ impl Outbox {
         for f in frames.drain(..) {
             out.extend_from_slice(&f);
         }
+        self.bytes.set(0);
+        if self.soft_since.get().is_some() {
+            self.soft_since.set(None);
+        }
+    }
+
+    /// Moves every queued frame to `out`, one `Bytes` each (for connections whose frames are
+    /// whole messages, such as `/rwa` envelopes).
+    pub fn drain_frames(&self, out: &mut Vec<Bytes>) {
+        out.extend(self.frames.borrow_mut().drain(..));
         self.bytes.set(0);
         if self.soft_since.get().is_some() {
             self.soft_since.set(None);

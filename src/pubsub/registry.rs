@@ -41,6 +41,8 @@ pub struct Local {
     channels: RefCell<Subscribers>,
     patterns: RefCell<Subscribers>,
     schannels: RefCell<Subscribers>,
+    /// `/rwa` WebSocket subscribers (counted at the owners as channel subscribers).
+    pub rwa: super::rwa::Subscribers,
 }
 
 impl Local {
@@ -255,6 +257,9 @@ fn deliver(
         if let Some(subs) = core.pubsub.table(Kind::Pattern).borrow().get(p) {
             send(subs, Some(p));
         }
+    }
+    if exact && kind == Kind::Channel {
+        super::rwa::deliver(core, channel, payload, limits, &mut closed);
     }
     for c in closed {
         if !c.killed.get() {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod persist;
+pub mod rwa;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Read, Write};

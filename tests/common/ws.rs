@@ -126,12 +126,17 @@ pub struct RawWs {
 impl RawWs {
     /// Sends an upgrade request with `extra` header lines; returns the response head.
     pub fn upgrade(port: u16, extra: &str) -> (RawWs, String) {
+        RawWs::upgrade_at(port, "/", extra)
+    }
+
+    /// [`RawWs::upgrade`] on `path`.
+    pub fn upgrade_at(port: u16, path: &str, extra: &str) -> (RawWs, String) {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(READ_TIMEOUT))
             .expect("timeout");
         let req = format!(
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
         );
         stream.write_all(req.as_bytes()).expect("write");
         let mut head = Vec::new();

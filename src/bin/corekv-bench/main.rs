@@ -45,6 +45,7 @@ mod reader;
 mod report;
 mod resp;
 mod run;
+mod rwa;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -65,6 +66,8 @@ enum Command {
     Pubsub(PubsubArgs),
     /// SET then GET load over RESP or WebSocket: ops/s and latency percentiles.
     Kv(KvArgs),
+    /// N `/rwa` WebSocket subscribers with a BBOX, GeoJSON published over RESP: deliveries/s.
+    Rwa(rwa::RwaArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -146,6 +149,14 @@ fn main() {
             Ok(false) => 1,
             Err(err) => {
                 eprintln!("corekv-bench kv: {err}");
+                2
+            }
+        },
+        Command::Rwa(args) => match rwa::run(&args) {
+            Ok(true) => 0,
+            Ok(false) => 1,
+            Err(err) => {
+                eprintln!("corekv-bench rwa: {err}");
                 2
             }
         },

@@ -82,7 +82,8 @@ impl Reader {
 
     fn add_text(&mut self, text: &str, batch: &mut Batch) {
         let (origin, parsed) = match self.dialect {
-            Dialect::Text => (
+            // `/rwa` connections have their own loop (`super::rwa`) and never get here.
+            Dialect::Text | Dialect::Rwa => (
                 Origin::Text,
                 ws_text::split_command(text.as_bytes()).map_err(|e| e.to_string()),
             ),
@@ -225,7 +226,7 @@ impl Writer {
         for push in resp_value::decode_all(frames) {
             let mut out = Vec::new();
             match self.dialect {
-                Dialect::Text => json::write_value(&push, Style::Bare, &mut out),
+                Dialect::Text | Dialect::Rwa => json::write_value(&push, Style::Bare, &mut out),
                 Dialect::Envelope => json::envelope_push(&push, &mut out),
             }
             self.text(out);

@@ -37,7 +37,7 @@ use crate::core::{Core, NetStats, Session};
 use crate::net::conn::{Connected, connected_now, refusal, register, set_keepalive};
 use crate::protocol::{ParseLimits, Reply};
 
-type Ws = WebSocketStream<TcpStream>;
+pub(super) type Ws = WebSocketStream<TcpStream>;
 
 /// How long closing may wait for the peer's answering close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -80,11 +80,26 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         id: handle.id,
     };
     let max_message = core.params.borrow().int("ws-max-message-bytes").max(1024) as usize;
-    let config = WebSocketConfig::default()
+    let mut config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
+    if dialect == Dialect::Rwa {
+        // tungstenite zero-fills its whole read buffer before every read attempt, also the
+        // ones that find nothing, and an /rwa subscriber's task wakes for every batch of
+        // pushes: with the 128 KiB default that memset was a third of the server's CPU at
+        // 1000 subscribers. Requests are short lines; longer ones still arrive whole.
+        config = config.read_buffer_size(super::rwa::READ_BUFFER_BYTES);
+    }
     let mut ws =
         WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+    if dialect == Dialect::Rwa {
+        // The dialect has no AUTH: what it may read is `rwa-allow-channels` (README).
+        let mut sess = Session::new(handle, true);
+        if let Err(e) = super::rwa::serve(&core, &mut sess, &mut ws, &control).await {
+            tracing::debug!(client = sess.id(), error = %e, "/rwa connection closed with an error");
+        }
+        return;
+    }
     let needs_auth = !core.params.borrow().text("requirepass").is_empty();
     let mut sess = Session::new(handle, !needs_auth);
     let peer = Peer { addr, proxied };
@@ -388,7 +403,7 @@ async fn abort(core: &Core, sess: &Session, peer: &Peer) -> Reply {
 }
 
 /// Queues every frame and flushes once.
-async fn send_all(
+pub(super) async fn send_all(
     core: &Core,
     ws: &mut Ws,
     (msgs, bytes): (Vec<Message>, usize),
@@ -405,7 +420,7 @@ async fn send_all(
 }
 
 /// Closes after a read error, with the code RFC 6455 gives it.
-async fn close_for(ws: &mut Ws, e: WsError) -> Result<(), WsError> {
+pub(super) async fn close_for(ws: &mut Ws, e: WsError) -> Result<(), WsError> {
     match e {
         WsError::Capacity(_) => close(ws, 1009, "Message too big (ws-max-message-bytes)").await,
         WsError::Utf8(_) => close(ws, 1007, "Invalid UTF-8 in a text frame").await,
@@ -416,7 +431,7 @@ async fn close_for(ws: &mut Ws, e: WsError) -> Result<(), WsError> {
 }
 
 /// Sends a close frame and waits (bounded) for the peer's, so the peer sees a clean close.
-async fn close(ws: &mut Ws, code: u16, reason: &'static str) -> Result<(), WsError> {
+pub(super) async fn close(ws: &mut Ws, code: u16, reason: &'static str) -> Result<(), WsError> {
     let frame = CloseFrame {
         code: code.into(),
         reason: reason.into(),

@@ -10,8 +10,9 @@
 //! - `Origin` (sent by browsers): allowed when absent, when its host is the `Host` header's
 //!   host (ports aside; all loopback names count as one host), or when listed in
 //!   `ws-allowed-origins` (`*` for any); otherwise `403`;
-//! - the dialect: subprotocol `corekv.v1` or `?format=envelope` choose the envelope dialect,
-//!   `?format=text` (or nothing) the text dialect; any path is accepted (`/`, `/ws`).
+//! - the dialect: the path `/rwa` (any query) is the redis_websocket_api dialect; elsewhere
+//!   subprotocol `corekv.v1` or `?format=envelope` choose the envelope dialect,
+//!   `?format=text` (or nothing) the text dialect; any other path is accepted (`/`, `/ws`).
 
 use std::io;
 
@@ -32,7 +33,13 @@ pub enum Dialect {
     Text,
     /// JSON requests with ids; `{"id":..,"ok":..}` / `{"id":..,"err":..}` replies.
     Envelope,
+    /// The redis_websocket_api dialect at `/rwa` (`super::rwa`): GET / SUB / DEL / PING and
+    /// the geo commands, every frame an envelope.
+    Rwa,
 }
+
+/// The path that serves the redis_websocket_api dialect.
+pub const RWA_PATH: &str = "/rwa";
 
 /// The parts of a request head the decision reads.
 #[derive(Debug, Default)]
@@ -148,6 +155,18 @@ pub fn decide(head: &Head, allowed_origins: &str) -> Decision {
             format!("corekv: Origin {origin} is not allowed\n"),
         );
     }
+    let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| head.header(h).is_some());
+    if head.path.split('?').next() == Some(RWA_PATH) {
+        // The package's clients offer no subprotocol; one offered is not confirmed.
+        return Decision::Upgrade {
+            accept_key: tungstenite_accept(key),
+            dialect: Dialect::Rwa,
+            subprotocol: None,
+            proxied,
+        };
+    }
     let offered = head
         .tokens("sec-websocket-protocol")
         .any(|p| p == SUBPROTOCOL);
@@ -163,9 +182,6 @@ pub fn decide(head: &Head, allowed_origins: &str) -> Decision {
             );
         }
     };
-    let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|h| head.header(h).is_some());
     Decision::Upgrade {
         accept_key: tungstenite_accept(key),
         dialect,
@@ -440,6 +456,16 @@ mod tests {
             (Dialect::Envelope, Some(SUBPROTOCOL))
         );
         assert_eq!(status(&decide(&head("GET", "/?format=xml", &[]), "")), 400);
+        assert_eq!(dialect(head("GET", "/rwa", &[])), (Dialect::Rwa, None));
+        assert_eq!(
+            dialect(head(
+                "GET",
+                "/rwa?format=envelope",
+                &[("sec-websocket-protocol", "corekv.v1")]
+            )),
+            (Dialect::Rwa, None)
+        );
+        assert_eq!(dialect(head("GET", "/rwa/x", &[])), (Dialect::Text, None));
     }
 
     #[test]

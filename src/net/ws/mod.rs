@@ -16,6 +16,8 @@
 //!   `ws-max-output-bytes` disconnect it (counted in INFO's
 //!   `client_output_buffer_limit_disconnections`), on top of `client-output-buffer-limit pubsub`
 //!   which applies to every subscriber.
+//! - **`/rwa` timeouts**: an `/rwa` connection pings after `rwa-read-timeout-ms` idle instead,
+//!   and one open for `rwa-keep-alive-timeout-ms` is asked to close (1000).
 //! - **ABORT and shutdown**: connections asked to close with 1001 that are still there after
 //!   [`CLOSE_GRACE`] (a peer that does not read) are cut.
 //!
@@ -29,6 +31,7 @@
 pub mod batch;
 pub mod conn;
 pub mod handshake;
+pub mod rwa;
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -62,6 +65,13 @@ pub struct Control {
     awaiting_since_ms: Cell<u64>,
     /// Last time (ms) the peer sent anything (pongs included).
     heard_ms: Cell<u64>,
+    /// When the connection opened (ms).
+    opened_ms: u64,
+    /// This connection's idle time before a ping, when not `ws-ping-interval-ms` (`/rwa`
+    /// uses `rwa-read-timeout-ms`).
+    ping_interval_ms: Cell<Option<u64>>,
+    /// Close (1000) this long after opening; 0: never (`rwa-keep-alive-timeout-ms`).
+    max_age_ms: Cell<u64>,
     waker: RefCell<Option<Waker>>,
 }
 
@@ -74,6 +84,9 @@ impl Control {
             ping_due: Cell::new(false),
             awaiting_since_ms: Cell::new(0),
             heard_ms: Cell::new(crate::util::now_ms()),
+            opened_ms: crate::util::now_ms(),
+            ping_interval_ms: Cell::new(None),
+            max_age_ms: Cell::new(0),
             waker: RefCell::new(None),
         }
     }
@@ -101,6 +114,13 @@ impl Control {
     /// Takes a due ping (the connection then sends it).
     pub fn take_ping(&self) -> bool {
         self.ping_due.replace(false)
+    }
+
+    /// Pings after `interval_ms` idle instead of `ws-ping-interval-ms` (0: never), and closes
+    /// `max_age_ms` after opening (0: never).
+    pub fn set_timeouts(&self, interval_ms: u64, max_age_ms: u64) {
+        self.ping_interval_ms.set(Some(interval_ms));
+        self.max_age_ms.set(max_age_ms);
     }
 
     /// The peer sent a frame: it is alive.
@@ -245,12 +265,17 @@ fn tick(core: &Core, now: u64) {
             h.kill();
             continue;
         }
+        let max_age = c.max_age_ms.get();
+        if max_age > 0 && now.saturating_sub(c.opened_ms) >= max_age {
+            c.request_close(1000, "keep-alive timeout");
+        }
         if c.close.get().is_some() {
             if now.saturating_sub(c.close_since_ms.get()) > CLOSE_GRACE.as_millis() as u64 {
                 h.kill();
             }
             continue;
         }
+        let interval = c.ping_interval_ms.get().unwrap_or(interval);
         let awaiting = c.awaiting_since_ms.get();
         if awaiting != 0 {
             if now.saturating_sub(awaiting) > timeout {
