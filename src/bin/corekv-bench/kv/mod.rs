@@ -54,6 +54,7 @@ mod workload;
 mod ws;
 mod zipf;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::mpsc;
 
@@ -126,11 +127,14 @@ pub fn run(args: &KvArgs) -> Result<bool, String> {
     let summary = Summary::build(&shared.plan, &reports, setup_s, cpu_s);
     if json {
         println!("{}", summary.json());
+    } else {
+        print!("{}", summary.text());
+    }
+    // Loudly: on stderr too, unless the text report already showed them on the terminal.
+    if json || !std::io::stdout().is_terminal() {
         for warning in &summary.warnings {
             eprintln!("WARNING: {warning}");
         }
-    } else {
-        print!("{}", summary.text());
     }
     Ok(summary.ok())
 }
