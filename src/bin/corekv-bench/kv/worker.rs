@@ -25,6 +25,8 @@ use crate::run::Clock;
 const TICK: Duration = Duration::from_millis(100);
 /// Ticks per progress report (one a second).
 const TICKS_PER_REPORT: u64 = 10;
+/// Each executor's registered I/O memory.
+const IO_MEMORY_BYTES: usize = 1 << 20;
 /// SETs a connection keeps in flight while prefilling.
 const PREFILL_BATCH: u64 = 256;
 
@@ -98,6 +100,9 @@ pub fn spawn(
     };
     LocalExecutorBuilder::new(placement)
         .name(&format!("corekv-bench-{thread}"))
+        // The registered buffers are for file I/O, which a load generator does not do: keep
+        // them small (glommio's default is 10 MiB per executor, locked memory).
+        .io_memory(IO_MEMORY_BYTES)
         .spawn(move || thread_main(shared, thread, ticket, ticks))
         .map_err(|e| format!("cannot start generator thread {thread}: {e}"))
 }
