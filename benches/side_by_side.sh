@@ -10,7 +10,11 @@
 #   1. CONNECTIONS connections, pipeline 1: SET, then GET
 #   2. CONNECTIONS connections, pipeline 16: SET, then GET
 #   3. a fixed rate (open loop; corekv-bench only, redis-benchmark has no rate option):
-#      RATE ops/s in all, SET:GET 1:1, for RATE_S seconds; latency from each request's due time
+#      RATE ops/s in all, SET:GET 1:1, for RATE_S seconds; latency from each request's due time.
+#      The default is moderate for the 2-vCPU VM this was written on, where a request that
+#      finds both sides asleep costs the generator 90-200 us of CPU (sleeping, waking, and
+#      waking the server's CPU), so that at 20k ops/s its own core saturated: check the client
+#      column before trusting the latencies
 #   4. one connection, closed loop, GET: the pure round trip
 #   5. SET with appendfsync always: both servers restarted with an append-only log fsynced on
 #      every write, in fresh directories under $TMPDIR (what is measured is that disk's fsync)
@@ -25,8 +29,9 @@
 # usage: benches/side_by_side.sh
 #   env: SERVER_CPUS / LOAD_CPUS (taskset lists)  SHARDS (default: number of server CPUs)
 #        CONNECTIONS (50) KEYSPACE (100000) VALUE (16 bytes)
-#        N_P1 (200000) N_P16 (1000000) N_SINGLE (20000) N_AOF (20000)   requests per run
-#        RATE (20000 ops/s) RATE_S (5 s)
+#        N_P1 (200000) N_P16 (1000000) N_SINGLE (10000) N_AOF (20000)   requests per run
+#        RATE (10000 ops/s) RATE_S (5 s)
+#        RUNS (1): runs per server, workload and tool, in turn; the median by ops/s is shown
 #        SECTIONS ("p1 p16 rate single aof scaling")   which parts to run
 #        SKIP_BUILD=1   use $CARGO_TARGET_DIR/release (default target/release) as it is
 # Only loopback addresses are used; everything started is stopped and deleted on exit.
@@ -39,11 +44,12 @@ KEYSPACE=${KEYSPACE:-100000}
 VALUE=${VALUE:-16}
 N_P1=${N_P1:-200000}
 N_P16=${N_P16:-1000000}
-N_SINGLE=${N_SINGLE:-20000}
+N_SINGLE=${N_SINGLE:-10000}
 N_AOF=${N_AOF:-20000}
-RATE=${RATE:-20000}
+RATE=${RATE:-10000}
 RATE_S=${RATE_S:-5}
 SECTIONS=${SECTIONS:-p1 p16 rate single aof scaling}
+RUNS=${RUNS:-1}
 for tool in redis-server redis-benchmark redis-cli python3 taskset; do
   command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install redis-server redis-tools)"; exit 1; }
 done
@@ -231,17 +237,26 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # prefill PORT: every key written once (not timed), so GETs hit on both servers.
 prefill() {
   taskset -c "$LOAD_CPUS" "$BIN/corekv-bench" kv --port "$1" --prefill --keyspace "$KEYSPACE" \
-    --value-size "$VALUE" --requests 1 --ratio 0:1 --connections 8 --quiet > /dev/null
+    --value-size "$VALUE" --requests 1 --ratio 0:1 --connections 8 --quiet \
+    > /dev/null 2> "$WORK/prefill.log" || { cat "$WORK/prefill.log" >&2; return 1; }
 }
 
-# both WORKLOAD ckb|rb ARGS...: the same run against corekv, then redis.
+# both WORKLOAD ckb|rb ARGS...: the same run against corekv, then redis, RUNS times in turn;
+# the run with the median ops/s of each server is recorded.
 both() {
-  local workload=$1 tool=$2 name=corekv-bench server pid port fields; shift 2
+  local workload=$1 tool=$2 name=corekv-bench server pid port r fields; shift 2
   [ "$tool" = rb ] && name=redis-benchmark
+  local -A runs=()
+  for r in $(seq "$RUNS"); do
+    for server in corekv redis; do
+      pid=$CK_PID; port=$CK_PORT
+      [ "$server" = redis ] && { pid=$RD_PID; port=$RD_PORT; }
+      fields=$("$tool" "$pid" "$port" "$@")
+      runs[$server]+="$fields"$'\n'
+    done
+  done
   for server in corekv redis; do
-    pid=$CK_PID; port=$CK_PORT
-    [ "$server" = redis ] && { pid=$RD_PID; port=$RD_PORT; }
-    fields=$("$tool" "$pid" "$port" "$@")
+    fields=$(printf '%s' "${runs[$server]}" | sort -n -k1 | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
     # shellcheck disable=SC2086
     record "$workload" "$name" "$server" $fields
   done
@@ -258,7 +273,7 @@ has() { [[ " $SECTIONS " == *" $1 "* ]]; }
   if [ "$shared_cores" = yes ]; then
     echo "- **the load generators share cores with the servers** ($NCPU CPU): compare ratios and server CPU per operation, not absolute rates"
   fi
-  echo "- $CONNECTIONS connections unless said, $KEYSPACE keys, $VALUE-byte values; ratios are corekv / redis (ops/s: higher is better for corekv; latency and CPU: lower is)"
+  echo "- $CONNECTIONS connections unless said, $KEYSPACE keys, $VALUE-byte values; ratios are corekv / redis (ops/s: higher is better for corekv; latency and CPU: lower is); median of $RUNS run(s)"
   echo
 } > "$WORK/header.md"
 cat "$WORK/header.md" >&2

@@ -19,6 +19,7 @@ const MAX_WARMUP_S: f64 = 3600.0;
 /// Largest keyspace `--prefill` writes (100M SETs already take minutes).
 const MAX_PREFILL_KEYS: u64 = 100_000_000;
 const MAX_ZIPF_EXPONENT: f64 = 10.0;
+const MAX_SPIN_US: u64 = 10_000;
 /// Requests when neither `--requests` nor `--duration` is given.
 const DEFAULT_REQUESTS: u64 = 100_000;
 
@@ -92,6 +93,11 @@ pub struct KvArgs {
     /// Seed of the key choice (each connection derives its own from it).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Spin up to this many microseconds before sleeping when idle (glommio's
+    /// spin_before_park): a shorter wake-up for replies, paid in CPU; client_cpu_busy then
+    /// counts the spinning, so it no longer shows how much headroom the client had.
+    #[arg(long, default_value_t = 0)]
+    pub spin_us: u64,
     /// Fail when requests are waiting and no reply arrived for this long.
     #[arg(long, default_value_t = 10)]
     pub reply_timeout_s: u64,
@@ -136,6 +142,8 @@ pub struct Plan {
     pub json: bool,
     pub quiet: bool,
     pub seed: u64,
+    /// Spinning before the executor parks (zero: none).
+    pub spin: Duration,
     pub reply_timeout: Duration,
 }
 
@@ -165,6 +173,10 @@ impl Plan {
         check(
             (0.0..=MAX_WARMUP_S).contains(&args.warmup),
             format!("--warmup must be 0..={MAX_WARMUP_S} seconds"),
+        )?;
+        check(
+            args.spin_us <= MAX_SPIN_US,
+            format!("--spin-us must be 0..={MAX_SPIN_US}"),
         )?;
         check(
             (1..=3600).contains(&args.reply_timeout_s),
@@ -221,6 +233,7 @@ impl Plan {
             json: args.json,
             quiet: args.quiet,
             seed: args.seed,
+            spin: Duration::from_micros(args.spin_us),
             reply_timeout: Duration::from_secs(args.reply_timeout_s),
         })
     }

@@ -106,8 +106,13 @@ impl Summary {
 
     fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if self.header["spin_us"] != 0 {
+            warnings.push(
+                "client_cpu_busy counts the spinning of --spin-us, so it cannot show whether the client was saturated: run without --spin-us to check".to_string(),
+            );
+        }
         for (thread, &busy) in self.client_cpu_busy.iter().enumerate() {
-            if busy > BUSY_WARNING {
+            if busy > BUSY_WARNING && self.header["spin_us"] == 0 {
                 warnings.push(format!(
                     "generator thread {thread} was {:.0}% busy: these numbers may measure the client, not the server (add --threads, or --cpus on idle cores)",
                     busy * 100.0
@@ -166,7 +171,8 @@ impl Summary {
             "prefill": self.prefill.map(|(keys, s)| json!({"keys": keys, "setup_s": s})),
             "client_cpu_busy": self.client_cpu_busy,
             "client_cpu_s": self.client_cpu_s,
-            "client_saturated": self.client_cpu_busy.iter().any(|&b| b > BUSY_WARNING),
+            "client_saturated": self.header["spin_us"] == 0
+                && self.client_cpu_busy.iter().any(|&b| b > BUSY_WARNING),
             "first_error": self.first_error,
             "warnings": self.warnings,
         });
@@ -221,15 +227,21 @@ impl Summary {
                 lag.text_us()
             );
         }
+        let spinning = self.header["spin_us"].as_u64().unwrap_or(0);
         let busy: Vec<String> = self
             .client_cpu_busy
             .iter()
             .map(|b| format!("{:.0}%", b * 100.0))
             .collect();
         out += &format!(
-            "\nclient cpu busy per thread: {} (process cpu {:.2} s)\n",
+            "\nclient cpu busy per thread: {} (process cpu {:.2} s{})\n",
             busy.join(" "),
-            self.client_cpu_s
+            self.client_cpu_s,
+            if spinning > 0 {
+                format!("; spinning up to {spinning} us when idle is counted as busy")
+            } else {
+                String::new()
+            }
         );
         for w in &self.warnings {
             out += &format!("WARNING: {w}\n");
@@ -275,6 +287,7 @@ fn header(plan: &Plan) -> Value {
         "zipf_exponent": exponent,
         "value_size": plan.workload.value.len(),
         "warmup_s": plan.warmup.as_secs_f64(),
+        "spin_us": plan.spin.as_micros() as u64,
     })
 }
 

@@ -176,23 +176,27 @@ impl Totals {
     }
 }
 
-/// CPU time (user + system) used so far by the calling thread, or by the whole process.
+/// CPU time used so far by the calling thread (`whole_process == false`) or by the whole
+/// process, in nanoseconds: user and system together, from `clock_gettime` with
+/// `CLOCK_THREAD_CPUTIME_ID` / `CLOCK_PROCESS_CPUTIME_ID`, which count the running slice up to
+/// now. (`getrusage(RUSAGE_THREAD)` splits the time by tick samples and holds parts back to
+/// stay monotonic, and `/proc/thread-self/schedstat` lags by up to a tick for the running
+/// thread: differences of either over a short run were seen above the wall time.)
 pub fn cpu_ns(whole_process: bool) -> u64 {
-    let who = if whole_process {
-        libc::RUSAGE_SELF
+    let clock = if whole_process {
+        libc::CLOCK_PROCESS_CPUTIME_ID
     } else {
-        libc::RUSAGE_THREAD
+        libc::CLOCK_THREAD_CPUTIME_ID
     };
-    // SAFETY: getrusage only writes into `usage`, which we own; zeroed is a valid rusage.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(who, &mut usage) != 0 {
-            return 0;
-        }
-        usage
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
-    ns(usage.ru_utime) + ns(usage.ru_stime)
+    // SAFETY: clock_gettime only writes into `t`, which we own.
+    if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
+        return 0;
+    }
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 #[cfg(test)]

@@ -98,11 +98,15 @@ pub fn spawn(
         Some(cpus) => Placement::Fixed(cpus[thread % cpus.len()]),
         None => Placement::Unbound,
     };
-    LocalExecutorBuilder::new(placement)
+    let mut builder = LocalExecutorBuilder::new(placement)
         .name(&format!("corekv-bench-{thread}"))
         // The registered buffers are for file I/O, which a load generator does not do: keep
         // them small (glommio's default is 10 MiB per executor, locked memory).
-        .io_memory(IO_MEMORY_BYTES)
+        .io_memory(IO_MEMORY_BYTES);
+    if !shared.plan.spin.is_zero() {
+        builder = builder.spin_before_park(shared.plan.spin);
+    }
+    builder
         .spawn(move || thread_main(shared, thread, ticket, ticks))
         .map_err(|e| format!("cannot start generator thread {thread}: {e}"))
 }
