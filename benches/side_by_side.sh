@@ -186,7 +186,7 @@ parse() { python3 "$WORK/parse.py" "$@"; }
 # ckb PID PORT ARGS... -> "ops p50 p99 p999 cpu_us_per_op busy": corekv-bench, one thread per
 # load CPU, against the server PID listens on PORT.
 ckb() {
-  local pid=$1 port=$2 before after line ops p50 p99 p999 n busy; shift 2
+  local pid=$1 port=$2 before after ops p50 p99 p999 n busy; shift 2
   before=$(cpu_ticks "$pid")
   taskset -c "$LOAD_CPUS" "$BIN/corekv-bench" kv --port "$port" --cpus "$LOAD_CPUS" \
     --keyspace "$KEYSPACE" --value-size "$VALUE" --json --quiet "$@" > "$WORK/ckb.json"
