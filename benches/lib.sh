@@ -17,12 +17,13 @@ bench_cleanup() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# wait_pong PORT: until the server answers PING with PONG (corekv says LOADING meanwhile).
+# wait_pong PORT: until the server answers PING with PONG (corekv says LOADING meanwhile);
+# fails (set -e stops the script) after 10 s.
 wait_pong() {
   for _ in $(seq 100); do
     [ "$(redis-cli -p "$1" ping 2>/dev/null)" = "PONG" ] && return 0
     sleep 0.1
   done
   echo "server on port $1 did not start" >&2
-  exit 1
+  return 1
 }

@@ -1,8 +1,9 @@
-//! corekv-bench: load generators that speak RESP over plain blocking `std::net` sockets.
+//! corekv-bench: load generators for corekv (and any Redis-compatible server), loopback only.
 //!
-//! No async runtime on purpose: the client's cost stays easy to reason about and shares nothing
-//! with the server under test, so the same binary measures corekv and redis-server alike.
-//! Only loopback targets are accepted (this is a load generator).
+//! Two tools share the binary. `kv` is the general load generator: glommio executors, one per
+//! thread, so the client is as cheap per request as the server it measures, and it reports its
+//! own CPU use to prove it was not the bottleneck (see [`kv`]). `pubsub` uses plain blocking
+//! `std::net` sockets and epoll reader threads. Both measure corekv and redis-server alike.
 //!
 //! # `corekv-bench pubsub`
 //!
@@ -23,22 +24,27 @@
 //!    on the right channel, with the right length: exit 0; 1 when a check failed; 2 for a setup
 //!    error (refused connection, wrong SUBSCRIBE confirmation, NUMSUB never reaching N, ...).
 //!
-//! The last line is `RESULT key=value ...`, for scripts (benches/pubsub.sh).
+//! The last line is `RESULT key=value ...`, for scripts (benches/pubsub.sh); with `--json`
+//! the result is one JSON object on stdout instead and the text goes to stderr.
 //!
 //! # `corekv-bench kv`
 //!
-//! SET then GET throughput and latency over RESP (`--protocol resp`) or the WebSocket text
-//! dialect (`--protocol ws`, `--port` being the WebSocket port), pipelined or not: see [`kv`].
+//! N connections over M threads, RESP2/3 or WebSocket, closed loop or a fixed rate (open
+//! loop, coordinated omission corrected), pipelining, a SET:GET ratio or custom commands,
+//! uniform or Zipf keys, prefill, warmup, live progress, text or `--json`: see [`kv`].
+//! Used by benches/side_by_side.sh and benches/websocket.sh.
 //!
 //! # Code map
 //!
 //! A folder binary: this file holds the CLI and `main`; each room is a module in its own file:
-//! [`run`] (clock and stop conditions), [`resp`] (encoding, parsing: pure), [`conn`] (blocking
-//! connections), [`pubsub`] (setup and orchestration), [`reader`] (subscriber threads),
-//! [`publisher`], [`report`].
+//! [`run`] (clock and stop conditions), [`resp`] (encoding, parsing: pure), [`latency`]
+//! (percentiles for every report), [`kv`] (the load generator, a folder of its own);
+//! for `pubsub`: [`conn`] (blocking connections), [`pubsub`] (setup and orchestration),
+//! [`reader`] (subscriber threads), [`publisher`], [`report`].
 
 mod conn;
 mod kv;
+mod latency;
 mod publisher;
 mod pubsub;
 mod reader;
@@ -64,38 +70,11 @@ struct Cli {
 enum Command {
     /// N subscribers on one channel, K publishers, M messages: fan-out rate and latency.
     Pubsub(PubsubArgs),
-    /// SET then GET load over RESP or WebSocket: ops/s and latency percentiles.
-    Kv(KvArgs),
+    /// SET/GET (or any command) load over RESP or WebSocket, closed or open loop: ops/s and
+    /// latency percentiles per command.
+    Kv(kv::KvArgs),
     /// N `/rwa` WebSocket subscribers with a BBOX, GeoJSON published over RESP: deliveries/s.
     Rwa(rwa::RwaArgs),
-}
-
-#[derive(Args, Debug, Clone)]
-struct KvArgs {
-    /// Server host; must resolve to loopback addresses only.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// The RESP port, or the WebSocket port with `--protocol ws`.
-    #[arg(long, default_value_t = 6379)]
-    port: u16,
-    /// resp, or ws (the WebSocket text dialect: one command per text frame).
-    #[arg(long, default_value = "resp", value_parser = ["resp", "ws"])]
-    protocol: String,
-    /// Connections, one thread each.
-    #[arg(long, default_value_t = 8)]
-    clients: usize,
-    /// Commands per phase in all (split evenly between the clients).
-    #[arg(long, default_value_t = 200_000)]
-    requests: u64,
-    /// Commands each client sends before reading their replies (1: one at a time).
-    #[arg(long, default_value_t = 1)]
-    pipeline: usize,
-    /// Distinct keys (`kv:0` ... `kv:N-1`).
-    #[arg(long, default_value_t = 10_000)]
-    keyspace: u64,
-    /// Bytes per value.
-    #[arg(long, default_value_t = 16)]
-    value_size: usize,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -131,6 +110,9 @@ struct PubsubArgs {
     /// Limit for the whole run, in seconds; exceeding it fails the run.
     #[arg(long, default_value_t = 120)]
     timeout_s: u64,
+    /// Print the result as one JSON object on stdout (the text lines go to stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() {

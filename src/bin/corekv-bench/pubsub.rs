@@ -56,9 +56,12 @@ pub fn run(args: &PubsubArgs) -> Result<bool, String> {
         messages: args.messages,
     };
     let threads = reader_thread_count(args);
-    println!(
-        "corekv-bench pubsub: {addr} subscribers={} publishers={} messages={} payload={}B window={} resp={} reader_threads={threads}",
-        args.subscribers, args.publishers, args.messages, args.payload, args.window, args.resp
+    report::say(
+        args.json,
+        &format!(
+            "corekv-bench pubsub: {addr} subscribers={} publishers={} messages={} payload={}B window={} resp={} reader_threads={threads}",
+            args.subscribers, args.publishers, args.messages, args.payload, args.window, args.resp
+        ),
     );
 
     let mut admin = Conn::connect(&addr, args.resp, &control)?;
@@ -72,9 +75,12 @@ pub fn run(args: &PubsubArgs) -> Result<bool, String> {
         &control,
     )?;
     let setup_ms = setup_start.elapsed().as_millis();
-    println!(
-        "setup: {} subscribers in {setup_ms} ms; PUBSUB NUMSUB {} = {seen}",
-        args.subscribers, args.channel
+    report::say(
+        args.json,
+        &format!(
+            "setup: {} subscribers in {setup_ms} ms; PUBSUB NUMSUB {} = {seen}",
+            args.subscribers, args.channel
+        ),
     );
 
     let readers = reader::spawn(subscribers, threads, &expect, &control);
@@ -145,7 +151,7 @@ pub fn loopback_addr(host: &str, port: u16) -> Result<SocketAddr, String> {
 }
 
 /// Raises the soft open-files limit to `wanted` if it is lower (1000 subscribers need it).
-fn raise_open_files_limit(wanted: u64) -> Result<(), String> {
+pub fn raise_open_files_limit(wanted: u64) -> Result<(), String> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

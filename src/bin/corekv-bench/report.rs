@@ -1,6 +1,9 @@
-//! The summary, the failures, and the `RESULT` line.
+//! The `pubsub` summary, the failures, and the `RESULT` line (or one JSON object).
+
+use serde_json::json;
 
 use crate::PubsubArgs;
+use crate::latency::Percentiles;
 use crate::{publisher, reader};
 
 /// How many failure descriptions are printed.
@@ -14,8 +17,13 @@ fn per_second(count: u64, ns: u64) -> f64 {
     }
 }
 
-fn micros(ns: u64) -> f64 {
-    ns as f64 / 1000.0
+/// A line of the text report: stdout, or stderr when stdout carries the JSON.
+pub fn say(json: bool, line: &str) {
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
 }
 
 /// Prints the results; true when every check passed.
@@ -44,49 +52,78 @@ pub fn print(args: &PubsubArgs, run: &publisher::Run, readers: &[reader::Report]
             }
         }
     }
-    let latency = &stats.latency_ns;
+    let latency = Percentiles::of(&stats.latency_ns);
     let last_delivery_ns = stats.last_delivery_ns.max(run.start_ns);
     let publish_ns = run.end_ns.saturating_sub(run.start_ns);
     let deliver_ns = last_delivery_ns.saturating_sub(run.start_ns);
     let msg_per_s = per_second(args.messages, publish_ns);
     let deliveries_per_s = per_second(delivered, deliver_ns);
     let (messages, subscribers) = (args.messages, args.subscribers);
+    let say = |line: String| say(args.json, &line);
     let publish_s = publish_ns as f64 / 1e9;
-    println!(
+    say(format!(
         "publish: {messages} messages in {publish_s:.3} s = {msg_per_s:.0} msg/s; replies != {subscribers}: {wrong_replies}"
-    );
+    ));
     let deliver_s = deliver_ns as f64 / 1e9;
-    println!(
+    say(format!(
         "deliver: {delivered} deliveries in {deliver_s:.3} s = {deliveries_per_s:.0} deliveries/s"
-    );
+    ));
     // How the server batched its writes, as the subscribers saw it.
     let per_read = delivered as f64 / stats.reads.max(1) as f64;
     let bytes_per_read = stats.read_bytes / stats.reads.max(1);
     let (reads, wakeups) = (stats.reads, stats.wakeups);
-    println!(
+    say(format!(
         "reads: {reads} ({per_read:.1} messages, {bytes_per_read} bytes each); epoll wakeups: {wakeups}"
-    );
-    let q = |quantile: f64| micros(latency.value_at_quantile(quantile));
-    let (p50, p90, p99, p999, max) = (q(0.5), q(0.9), q(0.99), q(0.999), micros(latency.max()));
-    let samples = latency.len();
-    println!(
-        "latency us: p50 {p50:.1}  p90 {p90:.1}  p99 {p99:.1}  p99.9 {p999:.1}  max {max:.1}  ({samples} samples)"
-    );
-    println!(
+    ));
+    say(format!(
+        "latency us: {}  ({} samples)",
+        latency.text_us(),
+        latency.count
+    ));
+    say(format!(
         "check: {complete}/{subscribers} subscribers received all {messages} messages in order"
-    );
+    ));
     for why in errors.iter().take(MAX_ERRORS_SHOWN) {
-        println!("FAIL {why}");
+        say(format!("FAIL {why}"));
     }
     if errors.len() > MAX_ERRORS_SHOWN {
-        println!("FAIL ... and {} more", errors.len() - MAX_ERRORS_SHOWN);
+        say(format!(
+            "FAIL ... and {} more",
+            errors.len() - MAX_ERRORS_SHOWN
+        ));
     }
     let ok = errors.is_empty() && wrong_replies == 0 && complete == subscribers;
-    println!(
-        "RESULT ok={} subscribers={subscribers} publishers={} messages={messages} payload={} msg_per_s={msg_per_s:.0} deliveries_per_s={deliveries_per_s:.0} p50_us={p50:.1} p99_us={p99:.1} max_us={max:.1} msgs_per_read={per_read:.1}",
+    let us = |ns: u64| ns as f64 / 1e3;
+    say(format!(
+        "RESULT ok={} subscribers={subscribers} publishers={} messages={messages} payload={} msg_per_s={msg_per_s:.0} deliveries_per_s={deliveries_per_s:.0} p50_us={:.1} p99_us={:.1} max_us={:.1} msgs_per_read={per_read:.1}",
         u8::from(ok),
         args.publishers,
         args.payload,
-    );
+        us(latency.p50_ns),
+        us(latency.p99_ns),
+        us(latency.max_ns),
+    ));
+    if args.json {
+        let report = json!({
+            "tool": "corekv-bench pubsub",
+            "ok": ok,
+            "subscribers": subscribers,
+            "publishers": args.publishers,
+            "messages": messages,
+            "payload_bytes": args.payload,
+            "window": args.window,
+            "resp": args.resp,
+            "publish_s": publish_s,
+            "msg_per_sec": msg_per_s,
+            "deliveries": delivered,
+            "deliveries_per_sec": deliveries_per_s,
+            "wrong_replies": wrong_replies,
+            "complete_subscribers": complete,
+            "latency_us": latency.json_us(),
+            "msgs_per_read": per_read,
+            "failures": errors.iter().take(MAX_ERRORS_SHOWN).collect::<Vec<_>>(),
+        });
+        println!("{report}");
+    }
     ok
 }

@@ -169,6 +169,162 @@ fn parse_aggregate(
     Ok(Some((frame, next)))
 }
 
+/// A reply seen in place, without allocating: the load generator checks every reply on its
+/// hot path and keeps none of them.
+#[derive(Debug, PartialEq)]
+pub enum ReplyRef<'a> {
+    /// `+` simple strings.
+    Simple(&'a [u8]),
+    /// `-` errors and RESP3 `!` blob errors.
+    Error(&'a [u8]),
+    Int(i64),
+    /// `$` bulk strings and RESP3 `=` verbatim strings (with their `txt:` prefix).
+    Bulk(&'a [u8]),
+    /// RESP3 `_`, and RESP2's `$-1` / `*-1`.
+    Null,
+    /// RESP3 `,` doubles, `(` big numbers, `#` booleans.
+    Scalar,
+    /// `*` arrays, `~` sets, `%` maps, `>` pushes: the type byte and the element count (a map
+    /// counts its pairs), every element already skipped.
+    Aggregate {
+        kind: u8,
+        count: usize,
+    },
+}
+
+/// Largest reply the load generator accepts (a bulk, or an aggregate as a whole).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+/// Most elements in one aggregate reply, nested ones included.
+const MAX_REPLY_ELEMENTS: usize = 1024 * 1024;
+
+/// One complete reply at the start of `buf` and the bytes it used; `Ok(None)` when more bytes
+/// are needed; `Err` when the bytes are not RESP.
+pub fn scan_reply(buf: &[u8]) -> Result<Option<(ReplyRef<'_>, usize)>, String> {
+    let Some(&kind) = buf.first() else {
+        return Ok(None);
+    };
+    let Some((line, next)) = find_line(buf, 1)? else {
+        return Ok(None);
+    };
+    let reply = match kind {
+        b'+' => ReplyRef::Simple(line),
+        b'-' => ReplyRef::Error(line),
+        b':' => ReplyRef::Int(parse_int(line)?),
+        b'_' => ReplyRef::Null,
+        b',' | b'(' | b'#' => ReplyRef::Scalar,
+        b'$' | b'=' | b'!' => {
+            let Some(len) = checked_len(line)? else {
+                return Ok(Some((ReplyRef::Null, next)));
+            };
+            let end = next + len;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            if &buf[end..end + 2] != b"\r\n" {
+                return Err("bulk not followed by CRLF".to_string());
+            }
+            let data = &buf[next..end];
+            let reply = if kind == b'!' {
+                ReplyRef::Error(data)
+            } else {
+                ReplyRef::Bulk(data)
+            };
+            return Ok(Some((reply, end + 2)));
+        }
+        b'*' | b'~' | b'%' | b'>' => {
+            let Some(count) = checked_len(line)? else {
+                return Ok(Some((ReplyRef::Null, next)));
+            };
+            let per = if kind == b'%' { 2 } else { 1 };
+            let mut budget = MAX_REPLY_ELEMENTS;
+            let Some(end) = skip_elements(buf, next, count * per, 1, &mut budget)? else {
+                return Ok(None);
+            };
+            return Ok(Some((ReplyRef::Aggregate { kind, count }, end)));
+        }
+        other => return Err(format!("unexpected RESP type byte {:?}", other as char)),
+    };
+    Ok(Some((reply, next)))
+}
+
+/// Longest type line (`:` integers, `+` statuses, `-` errors) before it must have ended.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The line from `pos` to the next CRLF (exclusive) and the position after the CRLF;
+/// `None` until the CRLF has arrived.
+fn find_line(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, String> {
+    let Some(rest) = buf.get(pos..) else {
+        return Ok(None);
+    };
+    let Some(cr) = rest.iter().position(|&b| b == b'\r') else {
+        return if rest.len() > MAX_LINE_BYTES {
+            Err(format!("a reply line longer than {MAX_LINE_BYTES} bytes"))
+        } else {
+            Ok(None)
+        };
+    };
+    match rest.get(cr + 1) {
+        Some(b'\n') => Ok(Some((&rest[..cr], pos + cr + 2))),
+        Some(_) => Err("CR without LF in a reply line".to_string()),
+        None => Ok(None),
+    }
+}
+
+/// A length line: `None` for -1 (null), an error for other negatives or too large.
+fn checked_len(line: &[u8]) -> Result<Option<usize>, String> {
+    let n = parse_int(line)?;
+    if n == -1 {
+        return Ok(None);
+    }
+    match usize::try_from(n) {
+        Ok(n) if n <= MAX_REPLY_BYTES => Ok(Some(n)),
+        _ => Err(format!("length {n} out of range")),
+    }
+}
+
+/// Skips `count` elements from `pos`: the position after them, `None` if incomplete.
+fn skip_elements(
+    buf: &[u8],
+    mut pos: usize,
+    count: usize,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Option<usize>, String> {
+    if depth > MAX_FRAME_DEPTH {
+        return Err("reply nested too deeply".to_string());
+    }
+    if count > *budget {
+        return Err(format!(
+            "reply with more than {MAX_REPLY_ELEMENTS} elements"
+        ));
+    }
+    *budget -= count;
+    for _ in 0..count {
+        if pos > MAX_REPLY_BYTES {
+            return Err(format!("reply larger than {MAX_REPLY_BYTES} bytes"));
+        }
+        let Some(&kind) = buf.get(pos) else {
+            return Ok(None);
+        };
+        if matches!(kind, b'*' | b'~' | b'%' | b'>') {
+            let Some((line, next)) = find_line(buf, pos + 1)? else {
+                return Ok(None);
+            };
+            let n = checked_len(line)?.unwrap_or(0) * if kind == b'%' { 2 } else { 1 };
+            match skip_elements(buf, next, n, depth + 1, budget)? {
+                Some(end) => pos = end,
+                None => return Ok(None),
+            }
+        } else {
+            match scan_reply(&buf[pos..])? {
+                Some((_, used)) => pos += used,
+                None => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(pos))
+}
+
 /// What a subscriber connection receives: a `message` (parsed without allocating) or
 /// anything else (which the benchmark treats as a failure).
 pub enum Delivery<'a> {
@@ -284,5 +440,56 @@ mod tests {
         let mut out = Vec::new();
         encode_command(&mut out, &[b"PUBLISH", b"c", b"a\r\n"]);
         assert_eq!(out, b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$3\r\na\r\n\r\n");
+    }
+
+    #[test]
+    fn replies_scan_in_place() {
+        let cases: [(&[u8], ReplyRef); 10] = [
+            (b"+OK\r\n", ReplyRef::Simple(b"OK")),
+            (b"-ERR no\r\n", ReplyRef::Error(b"ERR no")),
+            (b":-42\r\n", ReplyRef::Int(-42)),
+            (b"$3\r\na\r\n\r\n", ReplyRef::Bulk(b"a\r\n")),
+            (b"$-1\r\n", ReplyRef::Null),
+            (b"_\r\n", ReplyRef::Null),
+            (b"!5\r\nERR x\r\n", ReplyRef::Error(b"ERR x")),
+            (b",1.5\r\n", ReplyRef::Scalar),
+            (
+                b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
+                ReplyRef::Aggregate {
+                    kind: b'*',
+                    count: 2,
+                },
+            ),
+            (
+                b"%1\r\n+k\r\n~2\r\n#t\r\n_\r\n",
+                ReplyRef::Aggregate {
+                    kind: b'%',
+                    count: 1,
+                },
+            ),
+        ];
+        for (bytes, expected) in cases {
+            for cut in 0..bytes.len() {
+                assert_eq!(
+                    scan_reply(&bytes[..cut]),
+                    Ok(None),
+                    "{bytes:?} cut at {cut}"
+                );
+            }
+            let mut two = bytes.to_vec();
+            two.extend_from_slice(b"+next\r\n");
+            assert_eq!(scan_reply(&two), Ok(Some((expected, bytes.len()))));
+        }
+    }
+
+    #[test]
+    fn bad_replies_are_errors() {
+        assert!(scan_reply(b"?\r\n").is_err());
+        assert!(scan_reply(b"$2\r\nabc\r\n").is_err());
+        assert!(scan_reply(b":x\r\n").is_err());
+        assert!(scan_reply(b"$-2\r\n").is_err());
+        assert!(scan_reply(b"*99999999999\r\n").is_err());
+        let deep = "*1\r\n".repeat(MAX_FRAME_DEPTH + 2);
+        assert!(scan_reply(deep.as_bytes()).is_err());
     }
 }
