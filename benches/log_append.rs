@@ -47,7 +47,10 @@ fn main() {
     let dir2 = dir.clone();
     let results = LocalExecutorBuilder::new(Placement::Unbound)
         .name("log-bench")
-        .spawn(move || async move { run_cases(&dir2, full, &filter).await })
+        .spawn(move || async move {
+            common::spawn_ticker();
+            run_cases(&dir2, full, &filter).await
+        })
         .expect("start a glommio executor")
         .join()
         .expect("executor ran");

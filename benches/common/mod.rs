@@ -202,3 +202,21 @@ impl Table {
         }
     }
 }
+
+/// How often [`spawn_ticker`] wakes an executor: the server's per-core shutdown poll interval.
+pub const TICK: Duration = Duration::from_millis(20);
+
+/// Wakes the current glommio executor every [`TICK`], as the server's shutdown poll wakes each
+/// core. Benchmark executors have no other timer, and glommio 0.9 can park an executor that
+/// still has runnable tasks (`run_task_queues` reports "nothing ran" when it is asked to
+/// preempt before running anything) or miss a cross-executor wake-up: without a timer that
+/// is a hang (seen once in the hop bench), with one a stall of at most a tick, as in the
+/// server. Detached: it ends with its executor.
+pub fn spawn_ticker() {
+    glommio::spawn_local(async {
+        loop {
+            glommio::timer::sleep(TICK).await;
+        }
+    })
+    .detach();
+}
