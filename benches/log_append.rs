@@ -12,6 +12,11 @@
 //! - **append + sync**: one `sync` (write + io_uring fdatasync) per record, and per 16 records
 //!   (group commit): `appendfsync always`. Few iterations in quick mode: each is a disk flush.
 //!
+//! The I/O cases run twice: on `UringStorage` (the server's) and on `StdStorage` (plain
+//! blocking `write(2)`/`fdatasync(2)` on the executor thread, what `check-log` uses), so the
+//! cost of going through io_uring, whose buffered writes and fsyncs the kernel hands to an
+//! io-wq worker thread, shows beside the system calls themselves.
+//!
 //! The server's aof driver (`src/aof/driver.rs`) adds its scheduling on top; this measures the
 //! log layer it drives. The directory is under `$COREKV_BENCH_DIR` if set, else the system
 //! temp dir (`/tmp`): fdatasync figures are those of that filesystem and device (a tmpfs makes
@@ -26,7 +31,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use common::{PerOp, Run, Table};
-use corekv::persistence::{Log, LogOptions, Recovery, UringStorage, decode_command};
+use corekv::persistence::{
+    Log, LogOptions, Recovery, StdStorage, Storage, UringStorage, decode_command,
+};
 use glommio::{LocalExecutorBuilder, Placement};
 use hdrhistogram::Histogram;
 
@@ -49,7 +56,10 @@ fn main() {
         .name("log-bench")
         .spawn(move || async move {
             common::spawn_ticker();
-            run_cases(&dir2, full, &filter).await
+            let mut results = run_cases(UringStorage, "io_uring", &dir2, full, &filter, true).await;
+            let std = run_cases(StdStorage, "std", &dir2, full, &filter, false).await;
+            results.extend(std);
+            results
         })
         .expect("start a glommio executor")
         .join()
@@ -69,9 +79,9 @@ fn main() {
     );
     for r in results {
         match r {
-            CaseResult::Encode(name, t) => encode.push(t.row(name, 1)),
+            CaseResult::Encode(name, t) => encode.push(t.row(&name, 1)),
             CaseResult::Io(name, hist, per_s) => {
-                let mut row = vec![name.to_string()];
+                let mut row = vec![name];
                 row.extend(common::latency_cells(&hist));
                 row.push(common::group_thousands(per_s));
                 io.push(row);
@@ -162,8 +172,8 @@ const CASES: [Case; 6] = [
 ];
 
 enum CaseResult {
-    Encode(&'static str, PerOp),
-    Io(&'static str, Histogram<u64>, f64),
+    Encode(String, PerOp),
+    Io(String, Histogram<u64>, f64),
 }
 
 fn set_args(i: u64, value: &Bytes) -> [Bytes; 3] {
@@ -174,8 +184,18 @@ fn set_args(i: u64, value: &Bytes) -> [Bytes; 3] {
     ]
 }
 
-async fn run_cases(dir: &Path, full: bool, wanted: &[bool]) -> Vec<CaseResult> {
-    let mut rec = Recovery::open(UringStorage, dir, LogOptions::new(0))
+/// Runs the wanted cases on a fresh log in `base/<label>` on `storage`; the encode cases only
+/// when `encode` (they do no I/O, so one storage is enough).
+async fn run_cases<S: Storage + Copy>(
+    storage: S,
+    label: &str,
+    base: &Path,
+    full: bool,
+    wanted: &[bool],
+    encode: bool,
+) -> Vec<CaseResult> {
+    let dir = &base.join(label);
+    let mut rec = Recovery::open(storage, dir, LogOptions::new(0))
         .await
         .expect("open a fresh log");
     assert!(
@@ -189,17 +209,19 @@ async fn run_cases(dir: &Path, full: bool, wanted: &[bool]) -> Vec<CaseResult> {
     for (case, _) in CASES.iter().zip(wanted).filter(|(_, w)| **w) {
         let count = if full { case.full } else { case.quick };
         match case.kind {
+            Kind::Encode { .. } if !encode => {}
             Kind::Encode { value_bytes } => {
                 let value = Bytes::from(vec![b'v'; value_bytes]);
                 let (t, n) = encode_case(&log, &value, full).await;
                 records += n;
-                results.push(CaseResult::Encode(case.name, t));
+                results.push(CaseResult::Encode(case.name.to_string(), t));
             }
             Kind::Io { per_write, sync } => {
                 let value = Bytes::from(vec![b'v'; 16]);
                 let (hist, per_s) = io_case(&log, &value, count, per_write, sync).await;
                 records += count;
-                results.push(CaseResult::Io(case.name, hist, per_s));
+                let name = format!("{label}: {}", case.name);
+                results.push(CaseResult::Io(name, hist, per_s));
             }
         }
     }
@@ -215,7 +237,7 @@ async fn run_cases(dir: &Path, full: bool, wanted: &[bool]) -> Vec<CaseResult> {
         }
         Err(_) => unreachable!("no other owner of the log"),
     }
-    check_read_back(dir, records).await;
+    check_read_back(storage, label, dir, records).await;
     results
 }
 
@@ -279,8 +301,8 @@ where
 }
 
 /// Reopens the log and checks it holds exactly `records` SET records.
-async fn check_read_back(dir: &Path, records: u64) {
-    let mut rec = Recovery::open(UringStorage, dir, LogOptions::new(0))
+async fn check_read_back<S: Storage>(storage: S, label: &str, dir: &Path, records: u64) {
+    let mut rec = Recovery::open(storage, dir, LogOptions::new(0))
         .await
         .expect("reopen the log");
     let mut n = 0u64;
@@ -292,5 +314,5 @@ async fn check_read_back(dir: &Path, records: u64) {
         n += 1;
     }
     assert_eq!(n, records, "every appended record reads back");
-    println!("== read back {n} records: all SETs, checksums valid");
+    println!("== {label}: read back {n} records: all SETs, checksums valid");
 }
