@@ -94,7 +94,9 @@ fn main() {
             [Some(*a), Some(*b)]
         }
         _ => {
-            println!("== fewer than 2 CPUs: the \"cross core\" executors share one CPU, unpinned");
+            println!(
+                "== fewer than 2 CPUs: the \"cross core\" executors share one CPU, unpinned, and the spin rows do not spin"
+            );
             [None, None]
         }
     };
