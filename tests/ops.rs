@@ -1,5 +1,6 @@
 //! Running as a service: systemd's notify protocol over a socket the test controls, SIGTERM
-//! under load, and the shipped unit file checked by `systemd-analyze verify`.
+//! under load, and the shipped unit file, its low-latency drop-in and the THP unit checked by
+//! `systemd-analyze verify`.
 
 mod common;
 
@@ -143,5 +144,89 @@ fn the_systemd_unit_verifies() {
     assert!(
         !stderr.contains("corekv.service:"),
         "warnings about the unit:\n{stderr}"
+    );
+}
+
+/// `systemd-analyze verify` of the unit with `tuning/`'s low-latency drop-in installed beside
+/// it (verify reads `<unit>.d/` next to the unit file) and of `thp-never.service`: success and
+/// no warning about any of the three files. Returns verify's stderr.
+fn verify_with_drop_in(drop_in: &str) -> (bool, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tuning/systemd");
+    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).expect("read unit");
+    let dir = TempDir::new();
+    let unit =
+        read("corekv.service").replace("/usr/local/bin/corekv", env!("CARGO_BIN_EXE_corekv"));
+    std::fs::write(dir.path().join("corekv.service"), unit).expect("write unit");
+    std::fs::create_dir(dir.path().join("corekv.service.d")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("corekv.service.d/low-latency.conf"),
+        drop_in,
+    )
+    .expect("write drop-in");
+    std::fs::write(
+        dir.path().join("thp-never.service"),
+        read("thp-never.service"),
+    )
+    .expect("write thp unit");
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.path().join("corekv.service"))
+        .arg(dir.path().join("thp-never.service"))
+        .output()
+        .expect("run systemd-analyze");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_low_latency_drop_in_and_thp_unit_verify() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: systemd-analyze is not installed");
+        return;
+    }
+    let drop_in = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tuning/systemd/corekv.service.d/low-latency.conf"
+    ))
+    .expect("read the drop-in");
+    let active: Vec<&str> = drop_in
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    for want in [
+        "CPUAffinity=",
+        "LimitMEMLOCK=infinity",
+        "LimitNOFILE=",
+        "After=thp-never.service",
+    ] {
+        assert!(active.iter().any(|l| l.starts_with(want)), "no {want}");
+    }
+    // Shards must stay pinned, and the unit's RestrictRealtime= must not be contradicted.
+    assert!(
+        !active
+            .iter()
+            .any(|l| l.contains("--no-pin") || l.starts_with("CPUSchedulingPolicy="))
+    );
+
+    let (ok, stderr) = verify_with_drop_in(&drop_in);
+    assert!(ok, "systemd-analyze verify failed:\n{stderr}");
+    for file in ["corekv.service", "low-latency.conf", "thp-never.service"] {
+        assert!(
+            !stderr.contains(&format!("{file}:")),
+            "warnings about {file}:\n{stderr}"
+        );
+    }
+    // The check above means something only if verify reads the drop-in: a bad line in it must
+    // be reported.
+    let (_, stderr) = verify_with_drop_in(&format!("{drop_in}\nNoSuchDirective=1\n"));
+    assert!(
+        stderr.contains("low-latency.conf:") && stderr.contains("NoSuchDirective"),
+        "verify did not read the drop-in:\n{stderr}"
     );
 }
