@@ -196,6 +196,70 @@ enum Event {
     Control,
 }
 
+/// What woke a WebSocket connection's loop (every dialect's loop waits the same way).
+pub(super) enum Woken {
+    /// The peer ended the stream.
+    End,
+    /// Reading the first frame failed.
+    Failed(WsError),
+    /// Frames read together, at most `max_batch` (the first one waited for, the rest already
+    /// there), and the error that stopped the batch, if any.
+    Frames(Vec<Message>, Option<WsError>),
+    /// Pushed messages wait in the connection's outbox.
+    Pushed,
+    /// A [`Control`] request (ping due, close).
+    Control,
+}
+
+/// Waits for whichever comes first: a frame from the peer (then takes whatever further frames
+/// are already readable, up to `max_batch`), a pushed message, or a control request.
+pub(super) async fn wait(
+    ws: &mut Ws,
+    sess: &Session,
+    control: &Rc<Control>,
+    max_batch: usize,
+) -> Woken {
+    let event = {
+        let (handle, ctl) = (sess.handle.clone(), control.clone());
+        or(async { Event::Frame(ws.next().await) }, async move {
+            or(
+                async {
+                    handle.outbox.ready().await;
+                    Event::Pushed
+                },
+                async {
+                    ctl.ready().await;
+                    Event::Control
+                },
+            )
+            .await
+        })
+        .await
+    };
+    match event {
+        Event::Frame(None) => Woken::End,
+        Event::Frame(Some(Err(e))) => Woken::Failed(e),
+        Event::Frame(Some(Ok(first))) => {
+            control.heard();
+            let mut msgs = vec![first];
+            let mut error = None;
+            while msgs.len() < max_batch {
+                match poll_once(ws.next()).await {
+                    Some(Some(Ok(m))) => msgs.push(m),
+                    Some(Some(Err(e))) => {
+                        error = Some(e);
+                        break;
+                    }
+                    Some(None) | None => break,
+                }
+            }
+            Woken::Frames(msgs, error)
+        }
+        Event::Pushed => Woken::Pushed,
+        Event::Control => Woken::Control,
+    }
+}
+
 async fn run(
     core: &Core,
     sess: &mut Session,
@@ -214,40 +278,10 @@ async fn run(
         if let Some((code, reason)) = control.close_requested() {
             return close(ws, code, reason).await;
         }
-        let event = {
-            let (handle, ctl) = (sess.handle.clone(), control.clone());
-            or(async { Event::Frame(ws.next().await) }, async move {
-                or(
-                    async {
-                        handle.outbox.ready().await;
-                        Event::Pushed
-                    },
-                    async {
-                        ctl.ready().await;
-                        Event::Control
-                    },
-                )
-                .await
-            })
-            .await
-        };
-        match event {
-            Event::Frame(None) => return Ok(()),
-            Event::Frame(Some(Err(e))) => return close_for(ws, e).await,
-            Event::Frame(Some(Ok(first))) => {
-                control.heard();
-                let mut msgs = vec![first];
-                let mut error = None;
-                while msgs.len() < max_batch {
-                    match poll_once(ws.next()).await {
-                        Some(Some(Ok(m))) => msgs.push(m),
-                        Some(Some(Err(e))) => {
-                            error = Some(e);
-                            break;
-                        }
-                        Some(None) | None => break,
-                    }
-                }
+        match wait(ws, sess, control, max_batch).await {
+            Woken::End => return Ok(()),
+            Woken::Failed(e) => return close_for(ws, e).await,
+            Woken::Frames(msgs, error) => {
                 if let Some(pos) = oversized_before_auth(&msgs, sess.authenticated) {
                     tracing::debug!(
                         client = sess.id(),
@@ -282,14 +316,14 @@ async fn run(
                     return close_for(ws, e).await;
                 }
             }
-            Event::Pushed => {
+            Woken::Pushed => {
                 let mut frames = BytesMut::new();
                 sess.handle.outbox.drain_into(&mut frames);
                 let mut w = Writer::new(reader.dialect);
                 w.pushes(&frames, binary_pushes);
                 send_all(core, ws, w.finish()).await?;
             }
-            Event::Control => {
+            Woken::Control => {
                 if control.take_ping() {
                     ws.send(Message::Ping(Bytes::from_static(b"corekv")))
                         .await?;

@@ -28,11 +28,9 @@ use std::rc::Rc;
 use ahash::AHashSet;
 use async_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use bytes::Bytes;
-use futures_lite::StreamExt;
-use futures_lite::future::{or, poll_once};
 
 use super::Control;
-use super::conn::{Ws, close, close_for, send_all};
+use super::conn::{Woken, Ws, close, close_for, send_all, wait};
 use crate::commands::dispatch::{Collect, run_pipeline};
 use crate::core::{Core, NetStats, Session};
 use crate::geo::View;
@@ -48,13 +46,6 @@ use crate::util::glob::glob_match;
 pub const READ_BUFFER_BYTES: usize = 4096;
 /// Most channels one `/rwa` connection may be subscribed to.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
-
-/// What woke the connection.
-enum Event {
-    Frame(Option<Result<Message, WsError>>),
-    Pushed,
-    Control,
-}
 
 /// Serves an upgraded `/rwa` connection until it closes (see the module docs).
 pub async fn serve(
@@ -104,40 +95,10 @@ async fn run(
         if let Some((code, reason)) = control.close_requested() {
             return close(ws, code, reason).await;
         }
-        let event = {
-            let (handle, ctl) = (sess.handle.clone(), control.clone());
-            or(async { Event::Frame(ws.next().await) }, async move {
-                or(
-                    async {
-                        handle.outbox.ready().await;
-                        Event::Pushed
-                    },
-                    async {
-                        ctl.ready().await;
-                        Event::Control
-                    },
-                )
-                .await
-            })
-            .await
-        };
-        match event {
-            Event::Frame(None) => return Ok(()),
-            Event::Frame(Some(Err(e))) => return close_for(ws, e).await,
-            Event::Frame(Some(Ok(first))) => {
-                control.heard();
-                let mut msgs = vec![first];
-                let mut error = None;
-                while msgs.len() < max_batch {
-                    match poll_once(ws.next()).await {
-                        Some(Some(Ok(m))) => msgs.push(m),
-                        Some(Some(Err(e))) => {
-                            error = Some(e);
-                            break;
-                        }
-                        Some(None) | None => break,
-                    }
-                }
+        match wait(ws, sess, control, max_batch).await {
+            Woken::End => return Ok(()),
+            Woken::Failed(e) => return close_for(ws, e).await,
+            Woken::Frames(msgs, error) => {
                 // Messages that arrived before these requests leave first.
                 let mut out = Vec::new();
                 sess.handle.outbox.drain_frames(&mut out);
@@ -155,12 +116,12 @@ async fn run(
                     return close_for(ws, e).await;
                 }
             }
-            Event::Pushed => {
+            Woken::Pushed => {
                 let mut out = Vec::new();
                 sess.handle.outbox.drain_frames(&mut out);
                 send_frames(core, ws, out).await?;
             }
-            Event::Control => {
+            Woken::Control => {
                 if control.take_ping() {
                     ws.send(Message::Ping(Bytes::from_static(b"corekv")))
                         .await?;
