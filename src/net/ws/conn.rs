@@ -29,6 +29,10 @@ use futures_lite::{AsyncWriteExt, StreamExt};
 use futures_sink::Sink as _;
 use glommio::net::TcpStream;
 
+/// tungstenite's read buffer for the text and envelope dialects: RESP's read size (requests
+/// are command lines, pipelined ones included), not its 128 KiB default (see `serve`).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 use super::Control;
 use super::batch::{Batch, Out, Reader, Sink, Slot, Writer};
 use super::handshake::{self, Decision, Dialect};
@@ -83,13 +87,15 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let mut config = WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message));
-    if dialect == Dialect::Rwa {
-        // tungstenite zero-fills its whole read buffer before every read attempt, also the
-        // ones that find nothing, and an /rwa subscriber's task wakes for every batch of
-        // pushes: with the 128 KiB default that memset was a third of the server's CPU at
-        // 1000 subscribers. Requests are short lines; longer ones still arrive whole.
-        config = config.read_buffer_size(super::rwa::READ_BUFFER_BYTES);
-    }
+    // tungstenite zero-fills its whole read buffer before every read attempt, also the ones
+    // that find nothing, and a subscriber's task wakes for every batch of pushes: with the
+    // 128 KiB default that memset was a third of the server's CPU at 1000 /rwa subscribers.
+    // Longer messages still arrive whole, in more reads.
+    config = config.read_buffer_size(if dialect == Dialect::Rwa {
+        super::rwa::READ_BUFFER_BYTES
+    } else {
+        READ_BUFFER_BYTES
+    });
     let mut ws =
         WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
     if dialect == Dialect::Rwa {
