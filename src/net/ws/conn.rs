@@ -204,6 +204,11 @@ enum Event {
 
 /// What woke a WebSocket connection's loop (every dialect's loop waits the same way).
 pub(super) enum Woken {
+    /// CLIENT KILL or an output limit ended the connection: stop without a word.
+    Killed,
+    /// The connection was asked to close (ABORT, shutdown, a peer that stopped answering
+    /// pings) with this code and reason.
+    Close(u16, &'static str),
     /// The peer ended the stream.
     End,
     /// Reading the first frame failed.
@@ -217,7 +222,8 @@ pub(super) enum Woken {
     Control,
 }
 
-/// Waits for whichever comes first: a frame from the peer (then takes whatever further frames
+/// What the loop must do next: stop if the connection was killed or asked to close, else
+/// wait for whichever comes first: a frame from the peer (then take whatever further frames
 /// are already readable, up to `max_batch`), a pushed message, or a control request.
 pub(super) async fn wait(
     ws: &mut Ws,
@@ -225,6 +231,12 @@ pub(super) async fn wait(
     control: &Rc<Control>,
     max_batch: usize,
 ) -> Woken {
+    if sess.handle.killed.get() {
+        return Woken::Killed;
+    }
+    if let Some((code, reason)) = control.close_requested() {
+        return Woken::Close(code, reason);
+    }
     let event = {
         let (handle, ctl) = (sess.handle.clone(), control.clone());
         or(async { Event::Frame(ws.next().await) }, async move {
@@ -278,14 +290,9 @@ async fn run(
     // Pushed frames go out as raw RESP once the client speaks RESP in binary frames.
     let mut binary_pushes = false;
     loop {
-        if sess.handle.killed.get() {
-            return Ok(());
-        }
-        if let Some((code, reason)) = control.close_requested() {
-            return close(ws, code, reason).await;
-        }
         match wait(ws, sess, control, max_batch).await {
-            Woken::End => return Ok(()),
+            Woken::Killed | Woken::End => return Ok(()),
+            Woken::Close(code, reason) => return close(ws, code, reason).await,
             Woken::Failed(e) => return close_for(ws, e).await,
             Woken::Frames(msgs, error) => {
                 if let Some(pos) = oversized_before_auth(&msgs, sess.authenticated) {

@@ -89,14 +89,9 @@ async fn run(
     send_frames(core, ws, vec![Bytes::from(open)]).await?;
     let max_batch = core.config.max_pipeline_batch;
     loop {
-        if sess.handle.killed.get() {
-            return Ok(());
-        }
-        if let Some((code, reason)) = control.close_requested() {
-            return close(ws, code, reason).await;
-        }
         match wait(ws, sess, control, max_batch).await {
-            Woken::End => return Ok(()),
+            Woken::Killed | Woken::End => return Ok(()),
+            Woken::Close(code, reason) => return close(ws, code, reason).await,
             Woken::Failed(e) => return close_for(ws, e).await,
             Woken::Frames(msgs, error) => {
                 // Messages that arrived before these requests leave first.
