@@ -23,7 +23,7 @@ fi
 
 # Release build: the integration tests drive real load (pipelines, redis-benchmark) and the
 # binary they spawn should be the one users run.
-cargo test --release --all-targets "$@"
+cargo test --release --all-targets --no-fail-fast "$@"
 
 # redis-py's own test suite (a suite we did not write), pinned to redis-py 8.1.0: the subset that
 # covers the commands corekv implements, against a real corekv with 2 shards, RESP3 then RESP2.
