@@ -32,6 +32,7 @@ free_port() {
 }
 port=$(free_port)
 ws_port=$(free_port)
+while [ "$ws_port" = "$port" ]; do ws_port=$(free_port); done
 data_dir=$(mktemp -d)
 ./target/release/corekv --port "$port" --ws-port "$ws_port" --shards 2 --no-pin --enable-debug-command yes \
   --rwa-allow-channels 'example_channel_*' --log-level warn --dir "$data_dir" &

@@ -337,7 +337,7 @@ fn launch(dir: &Path, shards: usize, extra: &[&str], probe: Probe) -> Result<Ser
         let ws_port = match flag_value(extra, "--ws-port") {
             Some(p) => p.parse().expect("--ws-port is a number"),
             None => {
-                let p = free_port();
+                let p = free_port_other_than(port);
                 cmd.args(["--ws-port", &p.to_string()]);
                 p
             }
@@ -419,6 +419,17 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// A free port that is not `taken`: two [`free_port`] calls in a row may return the same
+/// port (the first was released), and corekv refuses a WebSocket port equal to its RESP port.
+pub fn free_port_other_than(taken: u16) -> u16 {
+    loop {
+        let p = free_port();
+        if p != taken {
+            return p;
+        }
+    }
 }
 
 /// PING until `+PONG` from the process `child` listening on `port` (the reference server).
