@@ -1,14 +1,23 @@
-//! [`Storage`] on glommio's io_uring file I/O, for the running server.
+//! [`Storage`] for the running server, on a glommio executor.
 //!
-//! Log files are `BufferedFile`s (page cache + io_uring): writes land in the kernel with one
-//! `write` submission, and `fdatasync` is an io_uring op too, so neither blocks the shard's
-//! executor. The page cache (not O_DIRECT) is deliberate: `appendfsync everysec` and `no`
-//! must make a reply's record survive a process crash as soon as it is written, which the
-//! page cache gives without waiting for the device; `always` then pays one fdatasync per
-//! group commit. Directory listing and creation use std (metadata only, at startup and
-//! rewrite, never per request).
+//! Log files are `BufferedFile`s (page cache, not O_DIRECT). Appends are a plain `pwrite(2)`
+//! on the executor thread, as Redis's event loop does its `write(2)`: copying a batch into the
+//! page cache takes a couple of microseconds, while the same write submitted through io_uring
+//! is handed to an io-wq worker thread by the kernel (buffered writes may block) and costs
+//! 30-110 µs of latency and a cross-thread wake-up (`cargo bench --bench log_append`). Every
+//! write-command reply under `appendfsync everysec`/`no` waits for its record's write, so
+//! that is latency every write pays. `fdatasync` stays an io_uring op: it waits for the
+//! device, and must not block the shard's executor (`always`'s group commit, everysec's
+//! once-a-second sync). The page cache is deliberate: `everysec` and `no` must make a reply's
+//! record survive a process crash as soon as it is written, which the page cache gives
+//! without waiting for the device; `always` then pays one fdatasync per group commit.
+//! Directory listing and creation use std (metadata only, at startup and rewrite, never per
+//! request).
 
 use std::io;
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, Directory, OpenOptions};
@@ -51,18 +60,24 @@ impl Storage for UringStorage {
     }
 
     async fn write(&self, f: &mut UringFile, bytes: &[u8]) -> io::Result<()> {
+        // SAFETY: the descriptor belongs to `f.file`, which outlives this borrow; ManuallyDrop
+        // keeps the temporary File from closing it.
+        let file = ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(f.file.as_raw_fd()) });
         let mut done = 0;
+        // write_all_at, but counting what landed: after a short write followed by an error
+        // (ENOSPC), the position must still say where the file ends.
         while done < bytes.len() {
-            let n = f
-                .file
-                .write_at(bytes[done..].to_vec(), f.pos)
-                .await
-                .map_err(io_err)?;
-            if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
+            match file.write_at(&bytes[done..], f.pos) {
+                Ok(0) => {
+                    return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
+                }
+                Ok(n) => {
+                    done += n;
+                    f.pos += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            done += n;
-            f.pos += n as u64;
         }
         Ok(())
     }
