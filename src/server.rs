@@ -70,6 +70,8 @@ fn install_signal_thread() {
 /// Runs the server until shutdown. Returns an error message if it could not start.
 pub fn run(config: Config) -> Result<(), String> {
     install_signal_thread();
+    let tcp_backlog = crate::config::params::Params::from_config(&config).int("tcp-backlog");
+    crate::ops::host::check(tcp_backlog)?;
     let addr = SocketAddr::new(config.bind, config.port);
     // Fix the port number first (for --port 0), so every core binds the same one.
     let (reservation, addr) =
@@ -121,7 +123,13 @@ pub fn run(config: Config) -> Result<(), String> {
                 failure.get_or_insert(e);
                 SHUTDOWN_REQUESTED.store(true, Ordering::SeqCst);
             }
-            Err(_) => break,
+            Err(_) => {
+                // Every sender is gone before every shard said ready: an executor could not
+                // start (its error comes from join below) or panicked.
+                failure.get_or_insert_with(|| "a shard executor stopped while starting".into());
+                SHUTDOWN_REQUESTED.store(true, Ordering::SeqCst);
+                break;
+            }
         }
     }
     drop(reservation);
@@ -133,10 +141,16 @@ pub fn run(config: Config) -> Result<(), String> {
         tracing::info!(%addr, shards = n, "corekv ready to accept connections");
         crate::ops::sd_notify::watch();
     }
-    for h in handles {
-        if h.join().is_err() {
-            failure.get_or_insert_with(|| "a shard executor panicked".into());
+    let mut executor_error = None;
+    for (shard_id, h) in handles.into_iter().enumerate() {
+        if let Err(e) = h.join() {
+            executor_error
+                .get_or_insert_with(|| format!("shard {shard_id}'s executor failed: {e}"));
         }
+    }
+    // The executor's own error says why better than "stopped while starting".
+    if let Some(e) = executor_error {
+        failure = Some(e);
     }
     if let Some(e) = crate::aof::take_fatal() {
         failure.get_or_insert(e);

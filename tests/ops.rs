@@ -1,5 +1,5 @@
 //! Running as a service: systemd's notify protocol over a socket the test controls, SIGTERM
-//! under load, and the shipped unit file, its low-latency drop-in and the THP unit checked by
+//! under load, a host whose locked-memory limit is too low, and the shipped unit file, its low-latency drop-in and the THP unit checked by
 //! `systemd-analyze verify`.
 
 mod common;
@@ -113,6 +113,44 @@ fn without_notify_socket_nothing_is_sent_and_the_server_runs() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn a_memlock_limit_too_low_for_io_uring_is_refused_before_touching_the_data() {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new();
+    let data = dir.path().join("data");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corekv"));
+    cmd.args(["--port", "0", "--ws-port", "0", "--shards", "2", "--no-pin"])
+        .arg("--dir")
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run corekv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the locked-memory limit is 64 KiB")
+            && stderr.contains("at least 512 KiB")
+            && stderr.contains("LimitMEMLOCK=infinity"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ready to accept"), "{stderr}");
+    assert!(!data.exists(), "nothing written before refusing");
 }
 
 #[test]

@@ -1,3 +1,5 @@
-//! Operating corekv as a service: the systemd notify protocol ([`sd_notify`]).
+//! Operating corekv as a service: the systemd notify protocol ([`sd_notify`]) and the host
+//! checks made at startup ([`host`]).
 
+pub mod host;
 pub mod sd_notify;
