@@ -33,12 +33,16 @@
 #        RATE (10000 ops/s) RATE_S (5 s)
 #        RUNS (1): runs per server, workload and tool, in turn; the median by ops/s is shown
 #        SECTIONS ("p1 p16 rate single aof scaling")   which parts to run
-#        SKIP_BUILD=1   use $CARGO_TARGET_DIR/release (default target/release) as it is
+#        PROFILE (dist): the cargo profile to build and run; `dist` is release with fat LTO and
+#          one codegen unit (Cargo.toml), what README says to install; `release` is what the
+#          tests run
+#        SKIP_BUILD=1   use $CARGO_TARGET_DIR/$PROFILE (default target/dist) as it is
 # Only loopback addresses are used; everything started is stopped and deleted on exit.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-BIN=${CARGO_TARGET_DIR:-target}/release
+PROFILE=${PROFILE:-dist}
+BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 CONNECTIONS=${CONNECTIONS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 VALUE=${VALUE:-16}
@@ -53,7 +57,7 @@ RUNS=${RUNS:-1}
 for tool in redis-server redis-benchmark redis-cli python3 taskset; do
   command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install redis-server redis-tools)"; exit 1; }
 done
-[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q --bin corekv --bin corekv-bench
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --profile "$PROFILE" -q --bin corekv --bin corekv-bench
 
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
