@@ -36,12 +36,14 @@
 #        PROFILE (dist): the cargo profile to build and run; `dist` is release with fat LTO and
 #          one codegen unit (Cargo.toml), what README says to install; `release` is what the
 #          tests run
+#        COREKV_ARGS: extra corekv options for every start, e.g. "--spin-before-park-us 50"
 #        SKIP_BUILD=1   use $CARGO_TARGET_DIR/$PROFILE (default target/dist) as it is
 # Only loopback addresses are used; everything started is stopped and deleted on exit.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-dist}
+COREKV_ARGS=${COREKV_ARGS:-}
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 CONNECTIONS=${CONNECTIONS:-50}
 KEYSPACE=${KEYSPACE:-100000}
@@ -223,8 +225,9 @@ start_corekv() {
   local shards=$1 cpus=$2; shift 2
   PORT=$(free_port)
   local dir; dir=$(mktemp -d "$WORK/corekv.XXXXXX")
+  # shellcheck disable=SC2086  # COREKV_ARGS is a list of words
   taskset -c "$cpus" "$BIN/corekv" --port "$PORT" --ws-port 0 --shards "$shards" --dir "$dir" \
-    --log-level warn "$@" 2> "$dir/stderr.log" &
+    --log-level warn $COREKV_ARGS "$@" 2> "$dir/stderr.log" &
   PID=$!; PIDS+=("$PID")
   wait_pong "$PORT" || { cat "$dir/stderr.log" >&2; exit 1; }
 }
@@ -273,7 +276,7 @@ has() { [[ " $SECTIONS " == *" $1 "* ]]; }
   echo "## side by side ($(date -u +%Y-%m-%d), benches/side_by_side.sh)"
   echo
   echo "- machine: $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r), load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- corekv $(git rev-parse --short HEAD 2>/dev/null || echo '?') --shards $SHARDS on cpus $SERVER_CPUS; redis-server $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on cpus $SERVER_CPUS; load generators on cpus $LOAD_CPUS"
+  echo "- corekv $(git rev-parse --short HEAD 2>/dev/null || echo '?') --shards $SHARDS${COREKV_ARGS:+ $COREKV_ARGS} on cpus $SERVER_CPUS; redis-server $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on cpus $SERVER_CPUS; load generators on cpus $LOAD_CPUS"
   if [ "$shared_cores" = yes ]; then
     echo "- **the load generators share cores with the servers** ($NCPU CPU): compare ratios and server CPU per operation, not absolute rates"
   fi

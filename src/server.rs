@@ -92,6 +92,10 @@ pub fn run(config: Config) -> Result<(), String> {
     let started_ms = crate::util::now_ms();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, String>>();
     let mut handles = Vec::with_capacity(n);
+    let (config_spin, cpus) = (config.spin_before_park_us, config.cpus.clone());
+    if config_spin > 0 && cpus.is_empty() {
+        tracing::warn!("--spin-before-park-us needs pinned shards: ignored with --no-pin");
+    }
     for shard_id in 0..n {
         let config = config.clone();
         let builders = builders.clone();
@@ -108,7 +112,7 @@ pub fn run(config: Config) -> Result<(), String> {
             run_id,
             plan,
         };
-        let h = LocalExecutorBuilder::new(Placement::Unbound)
+        let h = executor_builder(config_spin, &cpus, shard_id)
             .name(&format!("shard-{shard_id}"))
             .spawn(move || async move { shard_main(boot, ready).await })
             .map_err(|e| format!("cannot start executor for shard {shard_id}: {e}"))?;
@@ -175,6 +179,17 @@ fn reserve_ws_port(config: &Config) -> Result<Option<(socket2::Socket, SocketAdd
         |e: std::io::Error| format!("cannot bind the WebSocket port (--ws-port) {addr}: {e}");
     listener::ensure_unused(addr).map_err(fail)?;
     listener::reserve_port(addr).map(Some).map_err(fail)
+}
+
+/// A shard's executor: unbound (the shard pins itself), or with `--spin-before-park-us` on
+/// pinned shards, fixed to its CPU, which glommio requires before it will spin.
+fn executor_builder(spin_us: u64, cpus: &[usize], shard_id: usize) -> LocalExecutorBuilder {
+    if spin_us == 0 || cpus.is_empty() {
+        return LocalExecutorBuilder::new(Placement::Unbound);
+    }
+    let cpu = cpus[shard_id % cpus.len()];
+    LocalExecutorBuilder::new(Placement::Fixed(cpu))
+        .spin_before_park(Duration::from_micros(spin_us))
 }
 
 /// What a core needs to boot.

@@ -154,6 +154,68 @@ fn a_memlock_limit_too_low_for_io_uring_is_refused_before_touching_the_data() {
 }
 
 #[test]
+fn spin_before_park_runs_each_shard_fixed_to_its_cpu_and_serves() {
+    let dir = TempDir::new();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corekv"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--ws-port",
+            "0",
+            "--shards",
+            "2",
+        ])
+        .args(["--spin-before-park-us", "50", "--log-level", "error"])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn corekv");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !common::owns_listener(child.id(), port) {
+        assert!(Instant::now() < deadline, "corekv did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut raw = Raw::connect(port);
+    let mut reply = raw.q(&["SET", "spin", "1"]);
+    while reply.starts_with("-LOADING") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        reply = raw.q(&["SET", "spin", "1"]);
+    }
+    assert_eq!(reply, OK);
+    for i in 0..100 {
+        let key = format!("k{i}");
+        assert_eq!(raw.q(&["SET", &key, "v"]), OK);
+        assert_eq!(raw.q(&["GET", &key]), "$1\r\nv\r\n");
+    }
+    // Every shard thread runs on exactly one CPU (glommio's Placement::Fixed, which spinning
+    // needs); the main thread keeps the whole mask.
+    let mut shards = 0;
+    for task in std::fs::read_dir(format!("/proc/{}/task", child.id())).expect("tasks") {
+        let task = task.expect("task").path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if !comm.starts_with("shard-") {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.join("status")).expect("status");
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .expect("Cpus_allowed_list")
+            .trim()
+            .to_string();
+        assert!(cpus.parse::<usize>().is_ok(), "{comm}: {cpus}");
+        shards += 1;
+    }
+    assert!(shards >= 2, "found {shards} shard threads");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
 fn the_systemd_unit_verifies() {
     let Ok(out) = Command::new("systemd-analyze").arg("--version").output() else {
         println!("SKIPPED: systemd-analyze is not installed");

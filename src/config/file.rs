@@ -45,6 +45,14 @@ pub static OWN_OPTIONS: &[ParamSpec] = &[
     fixed("log-level", Kind::Str, "info"),
     fixed("log-format", Kind::Enum(&["text", "json"]), "text"),
     fixed("mesh-channel-capacity", POSITIVE, "1024"),
+    fixed(
+        "spin-before-park-us",
+        Kind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        "0",
+    ),
     fixed("max-pipeline-batch", POSITIVE, "1024"),
     fixed("aof-load-corrupt", Kind::Bool, "no"),
 ];
@@ -75,6 +83,7 @@ const CLI_NAMES: &[&str] = &[
     "log-level",
     "log-format",
     "mesh-channel-capacity",
+    "spin-before-park-us",
     "max-pipeline-batch",
     "aof-load-corrupt",
     "ws-port",
@@ -349,6 +358,7 @@ pub fn set_cli_field(cli: &mut Cli, name: &str, text: &str) -> Result<bool, Stri
         "log-level" => cli.log_level = owned(),
         "log-format" => cli.log_format = owned(),
         "mesh-channel-capacity" => cli.mesh_channel_capacity = num(text)?,
+        "spin-before-park-us" => cli.spin_before_park_us = num(text)?,
         "max-pipeline-batch" => cli.max_pipeline_batch = num(text)?,
         "aof-load-corrupt" => cli.aof_load_corrupt = owned(),
         "ws-port" => cli.ws_port = num(text)?,
@@ -384,6 +394,7 @@ pub fn own_options_text(cli: &Cli) -> Vec<(&'static str, String)> {
             "mesh-channel-capacity",
             cli.mesh_channel_capacity.to_string(),
         ),
+        ("spin-before-park-us", cli.spin_before_park_us.to_string()),
         ("max-pipeline-batch", cli.max_pipeline_batch.to_string()),
         ("aof-load-corrupt", cli.aof_load_corrupt.clone()),
     ]
