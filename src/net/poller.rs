@@ -1,5 +1,5 @@
-//! Read readiness for RESP connections from one epoll set per core, instead of one io_uring
-//! poll per read.
+//! Read readiness for RESP and WebSocket connections from one epoll set per core, instead of
+//! one io_uring poll per read.
 //!
 //! # Why
 //! glommio's stream arms a one-shot io_uring poll after every read that did not fill the
@@ -37,7 +37,7 @@ use std::io;
 use std::os::fd::{FromRawFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 /// Events asked of `epoll_wait` at a time.
 const MAX_EVENTS: usize = 256;
@@ -214,16 +214,19 @@ impl Registration {
     /// Reads what the socket has (up to `buf.len()` bytes), waiting for data if there is
     /// none; 0 is the end of the stream.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read(cx, buf)).await
+    }
+
+    /// [`Registration::read`] as a poll (for `AsyncRead`): `Pending` with `cx`'s waker kept
+    /// until the poller sees the socket become readable.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
-            poll_fn(|cx| {
-                if self.entry.ready.get() {
-                    Poll::Ready(())
-                } else {
-                    self.entry.waker.set(Some(cx.waker().clone()));
-                    Poll::Pending
-                }
-            })
-            .await;
+            if !self.entry.ready.get() {
+                // Single-threaded: the poller cannot run between the recv that found the
+                // socket drained and this, so no edge is missed.
+                self.entry.waker.set(Some(cx.waker().clone()));
+                return Poll::Pending;
+            }
             // SAFETY: `buf` is valid for writes of its length; the socket is ours.
             let n = unsafe {
                 libc::recv(
@@ -239,7 +242,7 @@ impl Registration {
                     // Drained for now: the next arrival raises a new edge.
                     self.entry.ready.set(false);
                 }
-                return Ok(n);
+                return Poll::Ready(Ok(n));
             }
             let err = io::Error::last_os_error();
             match err.kind() {
@@ -248,7 +251,7 @@ impl Registration {
                     self.entry.hup.set(false);
                 }
                 io::ErrorKind::Interrupted => {}
-                _ => return Err(err),
+                _ => return Poll::Ready(Err(err)),
             }
         }
     }

@@ -41,7 +41,7 @@ use crate::core::{Core, NetStats, Session};
 use crate::net::conn::{Connected, connected_now, refusal, register, set_keepalive};
 use crate::protocol::{ParseLimits, Reply};
 
-pub(super) type Ws = WebSocketStream<TcpStream>;
+pub(super) type Ws = WebSocketStream<super::socket::WsSocket>;
 
 /// How long closing may wait for the peer's answering close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -96,8 +96,13 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     } else {
         READ_BUFFER_BYTES
     });
-    let mut ws =
-        WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+    let mut ws = WebSocketStream::from_partially_read(
+        super::socket::WsSocket::new(stream),
+        rest,
+        Role::Server,
+        Some(config),
+    )
+    .await;
     if dialect == Dialect::Rwa {
         // The dialect has no AUTH: what it may read is `rwa-allow-channels` (README).
         let mut sess = Session::new(handle, true);

@@ -32,6 +32,7 @@ pub mod batch;
 pub mod conn;
 pub mod handshake;
 pub mod rwa;
+pub mod socket;
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
