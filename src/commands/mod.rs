@@ -25,6 +25,7 @@ pub mod strings;
 pub mod transactions;
 pub mod zsets;
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 pub use spec::CommandSpec;
@@ -63,8 +64,61 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| all().map(|s| (s.name.as_bytes(), s)).collect())
 }
 
+/// Names up to this long are remembered per thread as the client spelled them.
+const CACHED_NAME_LEN: usize = 16;
+/// Slots of the per-thread name cache (a power of two).
+const CACHE_SLOTS: usize = 8;
+
+/// A command name as a client spelled it (zero-padded), and what it names.
+#[derive(Clone, Copy)]
+struct CachedName {
+    name: [u8; CACHED_NAME_LEN],
+    len: u8,
+    spec: Option<&'static CommandSpec>,
+}
+
+thread_local! {
+    /// Direct-mapped: a client sends the same few names in the same case over and over, and
+    /// comparing 16 bytes is a fraction of lower-casing, hashing and probing the table.
+    static NAME_CACHE: [Cell<CachedName>; CACHE_SLOTS] = const {
+        [const {
+            Cell::new(CachedName {
+                name: [0; CACHED_NAME_LEN],
+                len: 0,
+                spec: None,
+            })
+        }; CACHE_SLOTS]
+    };
+}
+
 /// Finds a command by name, case-insensitively, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.is_empty() || name.len() > CACHED_NAME_LEN {
+        return lookup_table(name);
+    }
+    let mut key = [0u8; CACHED_NAME_LEN];
+    key[..name.len()].copy_from_slice(name);
+    let slot =
+        (name.len() ^ usize::from(name[0]) ^ usize::from(name[name.len() - 1])) & (CACHE_SLOTS - 1);
+    NAME_CACHE.with(|cache| {
+        let hit = cache[slot].get();
+        if usize::from(hit.len) == name.len() && hit.name == key && hit.spec.is_some() {
+            return hit.spec;
+        }
+        let spec = lookup_table(name);
+        if spec.is_some() {
+            cache[slot].set(CachedName {
+                name: key,
+                len: name.len() as u8,
+                spec,
+            });
+        }
+        spec
+    })
+}
+
+/// [`lookup`] in the table itself.
+fn lookup_table(name: &[u8]) -> Option<&'static CommandSpec> {
     if name.len() > MAX_NAME_LEN {
         return None;
     }
@@ -83,6 +137,36 @@ pub fn count() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_through_the_name_cache_matches_the_table_in_any_case() {
+        for spec in all() {
+            let lower = spec.name.as_bytes().to_vec();
+            let upper = spec.name.to_uppercase().into_bytes();
+            let mixed: Vec<u8> = lower
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    if i % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            for name in [&lower, &upper, &mixed, &lower] {
+                let found = lookup(name).map(|s| s.name);
+                assert_eq!(found, Some(spec.name), "{}", String::from_utf8_lossy(name));
+            }
+        }
+        // Names that share a slot and a length with cached ones, and unknown names, miss.
+        assert!(lookup(b"get").is_some());
+        assert!(lookup(b"gex").is_none());
+        assert!(lookup(b"gEt").is_some_and(|s| s.name == "get"));
+        assert!(lookup(b"").is_none());
+        assert!(lookup(b"get\0").is_none());
+        assert!(lookup(&[b'x'; 40]).is_none());
+    }
 
     #[test]
     fn table_is_consistent() {
