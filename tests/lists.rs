@@ -170,6 +170,10 @@ fn every_error_path() {
     assert_eq!(r.q(&["BLPOP", "l", "-1"]), err("ERR timeout is negative"));
     assert_eq!(r.q(&["BLPOP", "l", "inf"]), err("ERR timeout is negative"));
     assert_eq!(
+        r.q(&["BLPOP", "l", "9.3e15"]),
+        err("ERR timeout is negative")
+    );
+    assert_eq!(
         r.q(&["BLPOP", "l", "x"]),
         err("ERR timeout is not a float or out of range")
     );
@@ -182,6 +186,26 @@ fn every_error_path() {
         r.q(&["LRANGE", "l", "0", "-1"]),
         bulks(&["a", "b"]),
         "nothing changed"
+    );
+}
+
+#[test]
+fn a_huge_timeout_blocks_as_in_redis() {
+    // 9e15 s is 9e18 ms: still a signed 64-bit count, so Redis 7.0 blocks (effectively
+    // forever) instead of calling it negative.
+    let server = Server::start(2, &[]);
+    let mut blocked = server.raw();
+    blocked.cmd(&[b"BLPOP", b"huge", b"9e15"]);
+    let mut r = server.raw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !r.q(&["CLIENT", "LIST"]).contains("cmd=blpop") {
+        assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(r.q(&["RPUSH", "huge", "v"]), int(1));
+    assert_eq!(
+        String::from_utf8_lossy(&blocked.read_reply()),
+        bulks(&["huge", "v"])
     );
 }
 

@@ -427,9 +427,10 @@ pub async fn block(core: &Core, sess: &Session, b: Block) -> Reply {
         let _blocked = BlockedGuard::new(sess);
         let (unblock_tx, mut unblock_rx) = oneshot::channel();
         UNBLOCKERS.with(|u| u.borrow_mut().insert(sess.id(), unblock_tx));
+        // A deadline past what Instant can hold is no deadline.
         let deadline = b
             .timeout_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms));
+            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
         loop {
             let tick = Duration::from_millis(DISCONNECT_POLL_MS);
             let wait = match deadline {
