@@ -282,7 +282,7 @@ fn workload_of(args: &KvArgs) -> Result<(Workload, String), String> {
 /// `0,2-3` -> [0, 2, 3]: each CPU once, each one this process may run on.
 pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
     let bad = || format!("--cpus must be a list like 0,2-3, not {text:?}");
-    let allowed = affinity_cpus();
+    let allowed = corekv::config::affinity_cpus();
     let mut cpus = Vec::new();
     for item in text.split(',') {
         let (lo, hi) = match item.split_once('-') {
@@ -306,28 +306,13 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
     Ok(cpus)
 }
 
-/// The CPUs of this process's affinity mask (what `taskset` allowed).
-fn affinity_cpus() -> Vec<usize> {
-    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-            return (0..n).collect();
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn cpu_lists_parse() {
-        let first = affinity_cpus()[0];
+        let first = corekv::config::affinity_cpus()[0];
         assert_eq!(parse_cpu_list(&first.to_string()), Ok(vec![first]));
         assert_eq!(
             parse_cpu_list(&format!("{first}-{first},{first}")),
