@@ -81,7 +81,8 @@ pub async fn housekeeping(shard: Rc<RefCell<Shard>>, aof: Rc<ShardAof>) {
             let st = aof.log.stats();
             if st.durable_lsn < st.written_lsn {
                 let t = Instant::now();
-                if let Err(e) = aof.log.sync().await {
+                // Outside the log's I/O lock: write replies do not wait for the device.
+                if let Err(e) = aof.log.sync_unlocked().await {
                     aof.note_write_error(&e);
                     aof.fail_waiters();
                     continue;

@@ -567,3 +567,70 @@ fn a_busy_group_commit_driver_does_not_starve_a_rotation() {
         "rotation waited for {rotated_after} syncs"
     );
 }
+
+#[test]
+fn unlocked_sync_lets_flushes_through_and_reports_what_it_covered() {
+    use std::cell::RefCell;
+    let mem = MemStorage::new(11);
+    let (log, _, _) = open(&mem).unwrap();
+    let a = log.append(&cmd(&["SET", "a", "1"])).unwrap();
+    mem.set_yield_each_op(true);
+    let events = RefCell::new(Vec::new());
+    let (synced, flushed) = block_on(zip(
+        async {
+            let r = log.sync_unlocked().await;
+            events.borrow_mut().push("sync done");
+            r
+        },
+        async {
+            // Let the sync write `a` and start its fdatasync, then write more.
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            let b = log.append(&cmd(&["SET", "b", "2"])).unwrap();
+            let r = log.flush().await;
+            events.borrow_mut().push("flush done");
+            (b, r)
+        },
+    ));
+    let (b, flushed) = flushed;
+    assert_eq!(flushed.unwrap(), b, "the flush wrote b");
+    assert_eq!(
+        events.borrow().as_slice(),
+        ["flush done", "sync done"],
+        "the flush did not wait for the fdatasync"
+    );
+    // Only what was written when the fdatasync started is reported durable.
+    assert_eq!(synced.unwrap(), a);
+    assert_eq!(log.durable_lsn(), a);
+    mem.set_yield_each_op(false);
+    assert_eq!(block_on(log.sync_unlocked()).unwrap(), b);
+    mem.crash();
+    assert_eq!(
+        reopen(&mem, opts()).unwrap(),
+        vec![cmd(&["SET", "a", "1"]), cmd(&["SET", "b", "2"])]
+    );
+}
+
+#[test]
+fn failed_unlocked_sync_poisons_and_cuts_back_to_the_durable_prefix() {
+    let mem = MemStorage::new(12);
+    mem.set_torn_writes(TornWrites::Prefix);
+    let (log, _, _) = open(&mem).unwrap();
+    let a = log.append(&cmd(&["SET", "a", "1"])).unwrap();
+    assert_eq!(block_on(log.sync_unlocked()).unwrap(), a);
+    log.append(&cmd(&["SET", "b", "2"])).unwrap();
+    // op 0 writes b, op 1 opens the second handle, op 2 is its fdatasync.
+    mem.fail_op(2, Fault::Eio);
+    assert!(matches!(
+        block_on(log.sync_unlocked()),
+        Err(LogError::Io {
+            op: "fdatasync",
+            ..
+        })
+    ));
+    assert!(log.is_poisoned());
+    assert_eq!(log.durable_lsn(), a);
+    mem.crash();
+    assert_eq!(reopen(&mem, opts()).unwrap(), vec![cmd(&["SET", "a", "1"])]);
+}
