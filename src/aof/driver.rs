@@ -81,8 +81,7 @@ pub async fn housekeeping(shard: Rc<RefCell<Shard>>, aof: Rc<ShardAof>) {
             let st = aof.log.stats();
             if st.durable_lsn < st.written_lsn {
                 let t = Instant::now();
-                // Outside the log's I/O lock: write replies do not wait for the device.
-                if let Err(e) = aof.log.sync_unlocked().await {
+                if let Err(e) = aof.log.sync().await {
                     aof.note_write_error(&e);
                     aof.fail_waiters();
                     continue;

@@ -170,65 +170,6 @@ impl<S: Storage> Log<S> {
         self.write_locked(true).await
     }
 
-    /// Writes buffered records, then fdatasyncs the active segment *without* holding the I/O
-    /// lock, through a second handle on the file: appends, flushes and the replies waiting on
-    /// them go on while the device works (appendfsync everysec's once-a-second sync; Redis
-    /// likewise never makes replies wait for its background fsync). Returns the durable
-    /// position: what was written when the fdatasync started is durable afterwards, even if
-    /// the segment was sealed meanwhile (sealing syncs it). A failed fdatasync poisons the log
-    /// as [`Log::sync`]'s does.
-    pub async fn sync_unlocked(&self) -> Result<Lsn, LogError> {
-        let (target, seg_id, target_bytes, path, mut handle) = {
-            let _io = self.io.lock().await;
-            let written = self.write_locked(false).await?;
-            let (durable, seg_id, bytes, path) = {
-                let st = self.st.borrow();
-                (
-                    st.durable,
-                    st.active.seg.id,
-                    st.active.written_bytes,
-                    st.active.path.clone(),
-                )
-            };
-            if durable >= written {
-                return Ok(durable);
-            }
-            match self.storage.open_for_sync(&path).await {
-                Ok(h) => (written, seg_id, bytes, path, h),
-                // No second handle: sync the ordinary way, holding the lock.
-                Err(_) => return self.write_locked(true).await,
-            }
-        };
-        let synced = self.storage.sync_data(&mut handle).await;
-        let _ = self.storage.close(handle).await;
-        let _io = self.io.lock().await;
-        let same_segment = self.st.borrow().active.seg.id == seg_id;
-        match synced {
-            Ok(()) => {
-                let mut st = self.st.borrow_mut();
-                check_poison(&st)?;
-                st.durable = st.durable.max(target);
-                if same_segment {
-                    st.active.durable_bytes = st.active.durable_bytes.max(target_bytes);
-                }
-                Ok(st.durable)
-            }
-            // The segment was sealed meanwhile, which synced it: nothing is lost.
-            Err(_) if !same_segment && self.st.borrow().durable >= target => {
-                Ok(self.st.borrow().durable)
-            }
-            Err(e) => {
-                // As after a failed fdatasync under the lock: the kernel may have dropped the
-                // dirty pages, so nothing past the last durable byte can be trusted.
-                let to = self.st.borrow().active.durable_bytes;
-                let err = LogError::io("fdatasync", &path, e);
-                self.poison(&err, same_segment.then_some((path.as_path(), to)))
-                    .await;
-                Err(err)
-            }
-        }
-    }
-
     /// Seals the active segment and starts a new incremental one. Records appended before
     /// the first poll of this future go to the old segment, later ones to the new one.
     pub async fn rotate(&self) -> Result<(), LogError> {

@@ -335,13 +335,6 @@ impl Storage for MemStorage {
         Ok(())
     }
 
-    async fn open_for_sync(&self, path: &Path) -> io::Result<MemFile> {
-        self.begin(false).await?;
-        Ok(MemFile {
-            inode: self.inode_of(path)?,
-        })
-    }
-
     async fn close(&self, _f: MemFile) -> io::Result<()> {
         self.begin(false).await
     }

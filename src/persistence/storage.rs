@@ -47,10 +47,6 @@ pub trait Storage {
     async fn write(&self, f: &mut Self::File, bytes: &[u8]) -> io::Result<()>;
     /// fdatasync: every byte written before the call is durable when it returns Ok.
     async fn sync_data(&self, f: &mut Self::File) -> io::Result<()>;
-    /// A second handle on the existing file at `path`, never written through: only for a
-    /// [`Storage::sync_data`] that runs while the first handle goes on writing (an fdatasync
-    /// flushes the file, whichever descriptor asks). Closed with [`Storage::close`].
-    async fn open_for_sync(&self, path: &Path) -> io::Result<Self::File>;
     /// Closes a file opened by `create`. Bytes not yet synced are not made durable by this.
     async fn close(&self, f: Self::File) -> io::Result<()>;
     /// Opens `path` for reading; returns the reader and the file's current length.
@@ -94,10 +90,6 @@ impl Storage for StdStorage {
 
     async fn sync_data(&self, f: &mut fs::File) -> io::Result<()> {
         f.sync_data()
-    }
-
-    async fn open_for_sync(&self, path: &Path) -> io::Result<fs::File> {
-        fs::OpenOptions::new().write(true).open(path)
     }
 
     async fn close(&self, f: fs::File) -> io::Result<()> {

@@ -86,15 +86,6 @@ impl Storage for UringStorage {
         f.file.fdatasync().await.map_err(io_err)
     }
 
-    async fn open_for_sync(&self, path: &Path) -> io::Result<UringFile> {
-        let file = OpenOptions::new()
-            .write(true)
-            .buffered_open(path)
-            .await
-            .map_err(io_err)?;
-        Ok(UringFile { file, pos: 0 })
-    }
-
     async fn close(&self, f: UringFile) -> io::Result<()> {
         f.file.close().await.map_err(io_err)
     }
